@@ -1,0 +1,16 @@
+"""Ingest settings (INGEST_*)."""
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from services.common.settings import ServiceSettings
+
+
+class IngestSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="INGEST_")
+    port: int = 8000
+    max_body_chars: int = Field(default=10_000, ge=1)
+    max_batch: int = Field(default=500, ge=1)
+    max_request_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+    publish_timeout_seconds: float = Field(default=10.0, gt=0)
+    default_tenant: str = "demo"

@@ -1,0 +1,53 @@
+"""The moderation worker process: Kafka consumers plus /metrics and health over HTTP."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from services.common.articles import ArticleStore
+from services.common.broker import create_broker
+from services.common.http import add_operational_routes, redis_check
+from services.moderation.moderator import CacheSettings, Moderator
+from services.moderation.scoring import Engine, load_engine
+from services.moderation.settings import ModerationSettings
+from services.moderation.worker import subscribe_moderation
+
+
+def create_app(settings: ModerationSettings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Zero-arg for `uvicorn --factory`; tests pass settings and may pass a loaded engine."""
+    settings = settings or ModerationSettings()
+    broker = create_broker(settings.kafka, client_id="moderation")
+    redis = Redis.from_url(settings.redis.url)
+    loaded: dict[str, Engine] = {}
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        loaded["engine"] = engine or load_engine(settings.engine)
+        caches = CacheSettings(
+            settings.decision_ttl_seconds,
+            settings.score_ttl_seconds,
+            settings.embedding_ttl_seconds,
+        )
+        moderator = Moderator(redis, loaded["engine"], settings.policy, caches)
+        subscribe_moderation(broker, moderator, ArticleStore(redis), settings)
+        try:
+            async with broker:
+                await broker.start()
+                yield
+        finally:
+            moderator.close()
+            await redis.aclose()
+
+    async def kafka_ready() -> bool:
+        return await broker.ping(timeout=2.0)
+
+    async def model_ready() -> bool:
+        return "engine" in loaded
+
+    app = FastAPI(title="moderation", lifespan=lifespan)
+    add_operational_routes(
+        app, {"kafka": kafka_ready, "redis": redis_check(redis), "model": model_ready}
+    )
+    return app

@@ -1,0 +1,215 @@
+"""A batch of comments -> verdicts: decision cache, score cache, inference, relevance, policy.
+
+No Kafka in here. Inference runs on one worker thread so the event loop keeps serving Kafka
+heartbeats and HTTP probes while the model works.
+"""
+
+import asyncio
+import json
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+from redis.asyncio import Redis
+
+from services.common import redis_keys
+from services.common.articles import ArticleStore
+from services.common.contract import (
+    ArticleUpserted,
+    CommentModerated,
+    CommentSubmitted,
+    Scores,
+    utc_now,
+)
+from services.moderation import metrics
+from services.moderation.analysis import Analysis, ArticleRef, article_chunks, cosine, run_engine
+from services.moderation.policy import Policy, decide
+from services.moderation.scoring import Engine, LabelScores, Vectors
+
+CommentRef = tuple[str, str]  # (tenant, comment_id)
+
+
+@dataclass(frozen=True)
+class CacheSettings:
+    decision_ttl_seconds: int
+    score_ttl_seconds: int
+    embedding_ttl_seconds: int
+
+
+class Moderator:
+    def __init__(self, redis: Redis, engine: Engine, policy: Policy, caches: CacheSettings) -> None:
+        self._redis = redis
+        self._engine = engine
+        self._articles = ArticleStore(redis)
+        self.policy = policy
+        self._caches = caches
+        self._inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+
+    def close(self) -> None:
+        self._inference.shutdown(wait=True)
+
+    async def moderate(self, comments: Sequence[CommentSubmitted]) -> list[CommentModerated]:
+        """One verdict per comment, in order; a comment decided before gets its verdict again."""
+        decided = await self._cached_decisions(comments)
+        fresh = list({_ref(c): c for c in comments if _ref(c) not in decided}.values())
+        if fresh:
+            articles = await self._articles.get_many([(c.tenant_id, c.article_id) for c in fresh])
+            analyses, article_vectors = await self._analyse(fresh, articles)
+            new = [
+                self._decide(
+                    c,
+                    analyses[redis_keys.text_hash(c.body)],
+                    article_vectors.get((c.tenant_id, c.article_id)),
+                )
+                for c in fresh
+            ]
+            await self._remember(new)
+            decided.update({(d.tenant_id, d.comment_id): d for d in new})
+        return [decided[_ref(c)] for c in comments]
+
+    def _decide(
+        self, comment: CommentSubmitted, analysis: Analysis, article_vector: Vectors | None
+    ) -> CommentModerated:
+        relevance = None
+        if article_vector is not None:
+            relevance = cosine(analysis.embedding, article_vector)
+        verdict, reasons = decide(self.policy, analysis.toxicity, relevance)
+        decided_at = utc_now()
+        latency = (decided_at - comment.submitted_at).total_seconds()
+        metrics.DECISION_SECONDS.observe(max(latency, 0.0))
+        return CommentModerated(
+            tenant_id=comment.tenant_id,
+            article_id=comment.article_id,
+            comment_id=comment.comment_id,
+            verdict=verdict,
+            reasons=reasons,
+            scores=Scores(toxicity=analysis.toxicity, relevance=relevance),
+            engine=self._engine.name,
+            model_version=self._engine.model_version,
+            decided_at=decided_at,
+            submitted_at=comment.submitted_at,
+            latency_ms=round(latency * 1000, 1),
+            comment=comment,
+        )
+
+    async def _cached_decisions(
+        self, comments: Sequence[CommentSubmitted]
+    ) -> dict[CommentRef, CommentModerated]:
+        refs = list(dict.fromkeys(_ref(c) for c in comments))
+        raw = await self._redis.mget([redis_keys.decision(*ref) for ref in refs])
+        found = {
+            ref: CommentModerated.model_validate_json(v)
+            for ref, v in zip(refs, raw, strict=True)
+            if v
+        }
+        _count("decision", hits=len(found), total=len(refs))
+        return found
+
+    async def _remember(self, decisions: Sequence[CommentModerated]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for d in decisions:
+                pipe.set(
+                    redis_keys.decision(d.tenant_id, d.comment_id),
+                    d.model_dump_json(),
+                    ex=self._caches.decision_ttl_seconds,
+                )
+            await pipe.execute()
+
+    async def _analyse(
+        self, comments: Sequence[CommentSubmitted], articles: dict[ArticleRef, ArticleUpserted]
+    ) -> tuple[dict[str, Analysis], dict[ArticleRef, Vectors]]:
+        texts = {redis_keys.text_hash(c.body): c.body for c in comments}
+        analyses = await self._cached_analyses(list(texts))
+        chunks = {ref: article_chunks(a) for ref, a in articles.items()}
+        digests = {ref: redis_keys.text_hash("\n".join(c)) for ref, c in chunks.items()}
+        known = await self._cached_article_vectors(digests)
+        missing_texts = {d: t for d, t in texts.items() if d not in analyses}
+        missing_articles = {ref: chunks[ref] for ref in chunks if ref not in known}
+        if missing_texts or missing_articles:
+            new_analyses, new_vectors = await self._infer(missing_texts, missing_articles)
+            await self._store(new_analyses, {digests[r]: v for r, v in new_vectors.items()})
+            analyses.update(new_analyses)
+            known.update(new_vectors)
+        return analyses, known
+
+    async def _infer(
+        self, texts: dict[str, str], articles: dict[ArticleRef, list[str]]
+    ) -> tuple[dict[str, Analysis], dict[ArticleRef, Vectors]]:
+        started = time.perf_counter()
+        loop = asyncio.get_running_loop()
+        result = await loop.run_in_executor(
+            self._inference, run_engine, self._engine, texts, articles
+        )
+        metrics.INFERENCE_SECONDS.labels(engine=self._engine.name).observe(
+            time.perf_counter() - started
+        )
+        return result
+
+    async def _cached_analyses(self, digests: list[str]) -> dict[str, Analysis]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for digest in digests:
+                pipe.hgetall(redis_keys.score(self._engine.name, digest))
+            raw: list[dict[bytes, bytes]] = await pipe.execute()
+        found = {
+            digest: Analysis(
+                _loads_scores(entry[b"toxicity"]), np.frombuffer(entry[b"embedding"], np.float32)
+            )
+            for digest, entry in zip(digests, raw, strict=True)
+            if b"toxicity" in entry and b"embedding" in entry
+        }
+        _count("score", hits=len(found), total=len(digests))
+        return found
+
+    async def _cached_article_vectors(
+        self, digests: dict[ArticleRef, str]
+    ) -> dict[ArticleRef, Vectors]:
+        refs = list(digests)
+        if not refs:
+            return {}
+        keys = [redis_keys.article_embedding(self._engine.name, digests[r]) for r in refs]
+        raw: list[bytes | None] = await self._redis.mget(keys)  # type: ignore[assignment]
+        found = {ref: np.frombuffer(v, np.float32) for ref, v in zip(refs, raw, strict=True) if v}
+        _count("article_embedding", hits=len(found), total=len(refs))
+        return found
+
+    async def _store(
+        self, analyses: dict[str, Analysis], article_vectors: dict[str, Vectors]
+    ) -> None:
+        engine = self._engine.name
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for digest, analysis in analyses.items():
+                key = redis_keys.score(engine, digest)
+                pipe.hset(
+                    key,
+                    mapping={
+                        "toxicity": _dumps_scores(analysis.toxicity),
+                        "embedding": analysis.embedding.tobytes(),
+                    },
+                )
+                pipe.expire(key, self._caches.score_ttl_seconds)
+            for digest, vector in article_vectors.items():
+                pipe.set(
+                    redis_keys.article_embedding(engine, digest),
+                    vector.tobytes(),
+                    ex=self._caches.embedding_ttl_seconds,
+                )
+            await pipe.execute()
+
+
+def _ref(comment: CommentSubmitted) -> CommentRef:
+    return (comment.tenant_id, comment.comment_id)
+
+
+def _count(cache: str, *, hits: int, total: int) -> None:
+    metrics.CACHE_HITS.labels(cache=cache).inc(hits)
+    metrics.CACHE_MISSES.labels(cache=cache).inc(total - hits)
+
+
+def _dumps_scores(scores: LabelScores) -> str:
+    return json.dumps(scores, sort_keys=True)
+
+
+def _loads_scores(raw: bytes) -> LabelScores:
+    return {str(k): float(v) for k, v in json.loads(raw).items()}

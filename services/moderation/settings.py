@@ -1,0 +1,19 @@
+"""Moderation worker settings (MODERATION_*)."""
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from services.common.settings import ServiceSettings
+from services.moderation.policy import Policy
+
+
+class ModerationSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="MODERATION_", env_nested_delimiter="__")
+    port: int = 8001
+    engine: str = "embedded"
+    batch_size: int = Field(default=32, ge=1, le=1000)
+    batch_timeout_ms: int = Field(default=50, ge=1)
+    decision_ttl_seconds: int = 7 * 24 * 3600  # a week: covers any redelivery
+    score_ttl_seconds: int = 24 * 3600  # a day: spam waves repeat within hours
+    embedding_ttl_seconds: int = 30 * 24 * 3600
+    policy: Policy = Field(default_factory=Policy)

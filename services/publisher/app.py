@@ -1,0 +1,45 @@
+"""The publisher: applies verdicts to the feeds and review queues, and serves them over HTTP."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from services.common.broker import create_broker
+from services.common.http import add_operational_routes, install_error_handlers, redis_check
+from services.publisher import routes
+from services.publisher.settings import PublisherSettings
+from services.publisher.views import CommentViews
+from services.publisher.worker import subscribe_publisher
+
+
+def create_app(settings: PublisherSettings | None = None) -> FastAPI:
+    """Zero-arg for `uvicorn --factory`; tests pass settings."""
+    settings = settings or PublisherSettings()
+    broker = create_broker(settings.kafka, client_id="publisher")
+    redis = Redis.from_url(settings.redis.url)
+    views = CommentViews(redis)
+    subscribe_publisher(broker, views, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            async with broker:
+                await broker.start()
+                yield
+        finally:
+            await redis.aclose()
+
+    app = FastAPI(title="publisher", version="1", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.redis = redis
+    app.state.views = views
+    app.include_router(routes.router)
+    install_error_handlers(app)
+
+    async def kafka_ready() -> bool:
+        return await broker.ping(timeout=2.0)
+
+    add_operational_routes(app, {"kafka": kafka_ready, "redis": redis_check(redis)})
+    return app

@@ -1,0 +1,123 @@
+"""The Redis views built from comments.moderated: each comment's state, feeds, review queues.
+
+They are views: replaying comments.moderated rebuilds them, and applying a verdict twice
+changes nothing. The latest verdict (by decided_at) wins.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from services.common import redis_keys
+from services.common.contract import CommentModerated, Verdict
+
+
+class Outcome(StrEnum):
+    RELEASED = "released"  # newly in the article's feed
+    HELD = "held"  # in the review queue
+    REJECTED = "rejected"
+    DUPLICATE = "duplicate"  # this verdict was applied before
+    STALE = "stale"  # a later verdict was applied before
+
+
+class CommentState(BaseModel):
+    """What `GET /v1/comments/{id}` and the feed show about one comment."""
+
+    decision: CommentModerated
+    released_at: datetime | None = None
+
+
+# KEYS: comment, feed, review. ARGV: decided_us, verdict, decision json, order score, member,
+# released_at (iso).
+_APPLY = """
+local current = tonumber(redis.call('HGET', KEYS[1], 'decided_us') or '-1')
+local decided = tonumber(ARGV[1])
+if current > decided then return 'stale' end
+if current == decided then return 'duplicate' end
+redis.call('HSET', KEYS[1], 'decided_us', ARGV[1], 'decision', ARGV[3])
+if ARGV[2] == 'approved' then
+  redis.call('ZREM', KEYS[3], ARGV[5])
+  if redis.call('ZADD', KEYS[2], 'NX', ARGV[4], ARGV[5]) == 1 then
+    redis.call('HSET', KEYS[1], 'released_at', ARGV[6])
+    return 'released'
+  end
+  return 'duplicate'
+end
+redis.call('ZREM', KEYS[2], ARGV[5])
+redis.call('HDEL', KEYS[1], 'released_at')
+if ARGV[2] == 'review' then
+  redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
+  return 'held'
+end
+redis.call('ZREM', KEYS[3], ARGV[5])
+return 'rejected'
+"""
+
+
+def order_score(decision: CommentModerated) -> int:
+    """Feeds and queues are oldest first by submission time, in microseconds (exact in a double)."""
+    return int(decision.submitted_at.timestamp() * 1_000_000)
+
+
+class CommentViews:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._apply = redis.register_script(_APPLY)
+
+    async def apply(self, decision: CommentModerated, released_at: datetime) -> Outcome:
+        tenant, comment_id = decision.tenant_id, decision.comment_id
+        keys = [
+            redis_keys.comment(tenant, comment_id),
+            redis_keys.feed(tenant, decision.article_id),
+            redis_keys.review(tenant),
+        ]
+        decided_us = int(decision.decided_at.timestamp() * 1_000_000)
+        args = [
+            decided_us,
+            decision.verdict.value,
+            decision.model_dump_json(),
+            order_score(decision),
+            comment_id,
+            released_at.isoformat(),
+        ]
+        result = await self._apply(keys=keys, args=args)
+        return Outcome(result.decode() if isinstance(result, bytes) else result)
+
+    async def released(self, decisions: Sequence[CommentModerated]) -> list[bool]:
+        """Whether each comment is already in its article's feed."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for d in decisions:
+                pipe.zscore(redis_keys.feed(d.tenant_id, d.article_id), d.comment_id)
+            scores = await pipe.execute()
+        return [score is not None for score in scores]
+
+    async def state(self, tenant: str, comment_id: str) -> CommentState | None:
+        states = await self.states(tenant, [comment_id])
+        return states[0]
+
+    async def states(self, tenant: str, comment_ids: Sequence[str]) -> list[CommentState | None]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for comment_id in comment_ids:
+                pipe.hmget(redis_keys.comment(tenant, comment_id), ["decision", "released_at"])
+            rows = await pipe.execute()
+        return [
+            CommentState(
+                decision=CommentModerated.model_validate_json(decision),
+                released_at=datetime.fromisoformat(released.decode()) if released else None,
+            )
+            if decision
+            else None
+            for decision, released in rows
+        ]
+
+    async def review_depth(self, tenant: str) -> int:
+        return int(await self._redis.zcard(redis_keys.review(tenant)))
+
+
+def verdict_status(state: CommentState) -> str:
+    if state.decision.verdict is Verdict.APPROVED:
+        return "released" if state.released_at else "approved"
+    return "held" if state.decision.verdict is Verdict.REVIEW else "rejected"

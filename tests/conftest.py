@@ -1,0 +1,122 @@
+"""Real Redis and Kafka: `make test` starts Kafka; each test session starts a Redis of its own."""
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from redis.asyncio import Redis
+
+from services.common.contract import TOPIC_LAYOUT, Author, CommentSubmitted
+from services.common.settings import KafkaSettings, RedisSettings
+from services.common.topics import ensure_topics
+from services.moderation.scoring import Engine, load_engine
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(host: str, port: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex((host, port)) == 0:
+                return True
+        time.sleep(0.05)
+    return False
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    if url := os.environ.get("TEST_REDIS_URL"):
+        yield url
+        return
+    if shutil.which("redis-server") is None:
+        pytest.fail(
+            "redis-server not installed and TEST_REDIS_URL not set (`make test` installs it)"
+        )
+    port = free_port()
+    args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    process = subprocess.Popen(["redis-server", *args], stdout=subprocess.DEVNULL)
+    try:
+        if not wait_for_port("127.0.0.1", port):
+            pytest.fail("redis-server did not start")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+async def redis(redis_url: str) -> AsyncIterator[Redis]:
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    servers = os.environ.get("TEST_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+    host, _, port = servers.split(",")[0].rpartition(":")
+    if not wait_for_port(host, int(port), timeout=5.0):
+        pytest.fail(f"no Kafka at {servers} (`make test` starts one)")
+    return servers
+
+
+@pytest.fixture(scope="session")
+def kafka_settings(kafka_bootstrap: str) -> Iterator[KafkaSettings]:
+    """A namespace of topics and groups of this session's own, deleted afterwards."""
+    settings = KafkaSettings(bootstrap_servers=kafka_bootstrap, namespace=f"{unique('test')}.")
+    asyncio.run(ensure_topics(settings))
+    yield settings
+    asyncio.run(_delete_topics(settings))
+
+
+async def _delete_topics(settings: KafkaSettings) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics([settings.topic(t) for t in TOPIC_LAYOUT])
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def redis_settings(redis_url: str) -> RedisSettings:
+    return RedisSettings(url=redis_url)
+
+
+@pytest.fixture(scope="session")
+def engine() -> Engine:
+    """Loaded once: the real embedded engine, as the worker runs it."""
+    return load_engine("embedded")
+
+
+@pytest.fixture
+def tenant() -> str:
+    return unique("tenant")
+
+
+def make_comment(tenant: str, article_id: str, body: str, **fields: object) -> CommentSubmitted:
+    return CommentSubmitted(
+        tenant_id=tenant,
+        article_id=article_id,
+        comment_id=unique("c"),
+        author=Author(id=unique("a"), display_name="Reader"),
+        body=body,
+        **fields,  # type: ignore[arg-type]
+    )
