@@ -8,6 +8,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
@@ -111,12 +112,12 @@ def tenant() -> str:
     return unique("tenant")
 
 
-def make_comment(tenant: str, article_id: str, body: str, **fields: object) -> CommentSubmitted:
+def make_comment(tenant: str, article_id: str, body: str, **fields: Any) -> CommentSubmitted:
     return CommentSubmitted(
         tenant_id=tenant,
         article_id=article_id,
         comment_id=unique("c"),
         author=Author(id=unique("a"), display_name="Reader"),
         body=body,
-        **fields,  # type: ignore[arg-type]
+        **fields,
     )

@@ -1,5 +1,7 @@
 """The Kafka broker factory: delivery guarantees are decided here, once."""
 
+import logging
+
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.middlewares import AckPolicy
@@ -27,4 +29,7 @@ def create_broker(
         linger_ms=5,
         graceful_timeout=30.0,
         middlewares=(KafkaPrometheusMiddleware(registry=registry, app_name=client_id),),
+        # Through our JSON handler; one line per consumed batch only at DEBUG.
+        logger=logging.getLogger(f"faststream.{client_id}"),
+        log_level=logging.DEBUG,
     )

@@ -2,6 +2,7 @@
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 import threading
@@ -71,8 +72,8 @@ def cmd_topics(args: argparse.Namespace) -> int:
 def start_all() -> list[str]:
     """Start what is not running; return the names of what this call started."""
     started = []
-    kafka_local = processes.port_open("127.0.0.1", 9092)
-    redis_local = processes.port_open("127.0.0.1", 6379)
+    kafka_local = processes.port_open("127.0.0.1", int(os.environ.get("KAFKA_PORT", "9092")))
+    redis_local = processes.port_open("127.0.0.1", int(os.environ.get("REDIS_PORT", "6379")))
     processes.run_script("kafka/kafka.sh", "start")
     processes.run_script("redis/redis.sh", "start")
     started += [name for name, was in (("kafka", kafka_local), ("redis", redis_local)) if not was]

@@ -4,8 +4,9 @@ import json
 from collections.abc import Iterator
 from typing import IO
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
+from services.common.records import describe
 from services.moderation.analysis import cosine, run_engine
 from services.moderation.policy import Policy, decide
 from services.moderation.scoring import Engine
@@ -58,8 +59,8 @@ def read_requests(source: IO[str]) -> Iterator[ScoreRequest]:
             continue
         try:
             yield ScoreRequest.model_validate_json(line)
-        except ValueError as error:
-            raise ValueError(f"line {number}: {error}") from error
+        except ValidationError as error:
+            raise ValueError(f"line {number}: {describe(error)}") from error
 
 
 def score_stream(engine: Engine, policy: Policy, source: IO[str], sink: IO[str], batch: int) -> int:

@@ -32,6 +32,7 @@ def load_engine(name: str) -> Engine:
     # or a failing hub lookup retries for about half a minute.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no bars in JSON logs
     if name == "embedded":
         from services.moderation.scoring.embedded import EmbeddedEngine
 
