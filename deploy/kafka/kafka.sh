@@ -28,6 +28,10 @@ set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
 
+LOG_NAME=kafka
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+source "$SCRIPT_DIR/../lib.sh"
+
 PORT="${KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 if [[ "$PORT" == 9092 ]]; then
@@ -53,33 +57,12 @@ PID_FILE="$DATA_DIR/kafka.pid"
 
 HOST=127.0.0.1
 
-info() { echo "kafka: $*"; }
-warn() { echo "kafka: $*" >&2; }
-die() { echo "kafka: error: $*" >&2; exit 1; }
-
 # --- helpers -------------------------------------------------------------------------
-
-# port_open HOST PORT: true if something accepts TCP connections there.
-port_open() {
-    # shellcheck disable=SC2016  # expanded by the inner shell
-    timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
-}
-
-# is_alive PID: true if the process exists and is not a zombie.
-is_alive() {
-    local pid="$1" state
-    kill -0 "$pid" 2>/dev/null || return 1
-    state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)"
-    [[ "$state" != Z ]]
-}
 
 # our_pid: print the pid of the broker this script started for DATA_DIR, if it still runs.
 our_pid() {
-    [[ -f "$PID_FILE" ]] || return 1
     local pid
-    pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    is_alive "$pid" || return 1
+    pid="$(live_pid_in "$PID_FILE")" || return 1
     # Guard against a recycled pid: the command line must be our broker's.
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "kafka.Kafka $PROPS" || return 1
     echo "$pid"
@@ -107,17 +90,7 @@ external_target() {
 # wait_for_port HOST PORT TIMEOUT [PID]: poll until the port accepts connections. Gives up
 # early if PID is given and that process exits.
 wait_for_port() {
-    local host="$1" port="$2" timeout="$3" pid="${4:-}"
-    local deadline=$((SECONDS + timeout))
-    while ! port_open "$host" "$port"; do
-        if [[ -n "$pid" ]] && ! is_alive "$pid"; then
-            return 1
-        fi
-        if ((SECONDS >= deadline)); then
-            return 1
-        fi
-        sleep 0.5
-    done
+    poll_until "$3" 0.5 "${4:-}" port_open "$1" "$2"
 }
 
 java_bin() {
@@ -335,26 +308,12 @@ cmd_stop() {
     local pid
     if ! pid="$(our_pid)"; then
         rm -f "$PID_FILE"
-        if port_open "$HOST" "$PORT"; then
-            info "$HOST:$PORT is served by a process this script did not start; leaving it alone"
-        else
-            info "not running"
-        fi
+        report_not_ours "$HOST" "$PORT"
         return 0
     fi
 
     info "stopping Kafka (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + STOP_TIMEOUT))
-    while is_alive "$pid"; do
-        if ((SECONDS >= deadline)); then
-            warn "still running after ${STOP_TIMEOUT}s; sending SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-            sleep 0.5
-            break
-        fi
-        sleep 0.2
-    done
+    stop_pid "$pid" "$STOP_TIMEOUT" 0.2
     rm -f "$PID_FILE"
     info "stopped"
 }

@@ -24,6 +24,10 @@ set -euo pipefail
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
 
+LOG_NAME=redis
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+source "$SCRIPT_DIR/../lib.sh"
+
 PORT="${REDIS_PORT:-6379}"
 if [[ "$PORT" == 6379 ]]; then
     DATA_DIR="${REDIS_DATA_DIR:-$REPO_ROOT/.data/redis}"
@@ -37,23 +41,7 @@ HOST=127.0.0.1
 PID_FILE="$DATA_DIR/redis.pid"
 LOG_FILE="$DATA_DIR/redis.log"
 
-info() { echo "redis: $*"; }
-warn() { echo "redis: $*" >&2; }
-die() { echo "redis: error: $*" >&2; exit 1; }
-
 # --- helpers -------------------------------------------------------------------------
-
-port_open() {
-    # shellcheck disable=SC2016  # expanded by the inner shell
-    timeout 3 bash -c 'exec 3<>"/dev/tcp/$1/$2"' _ "$1" "$2" 2>/dev/null
-}
-
-is_alive() {
-    local pid="$1" state
-    kill -0 "$pid" 2>/dev/null || return 1
-    state="$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null || true)"
-    [[ "$state" != Z ]]
-}
 
 # redis_ping ARGS...: true if `redis-cli ARGS ping` answers PONG.
 redis_ping() {
@@ -62,11 +50,8 @@ redis_ping() {
 
 # our_pid: print the pid of the server this script started on PORT, if it still runs.
 our_pid() {
-    [[ -f "$PID_FILE" ]] || return 1
     local pid
-    pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
-    is_alive "$pid" || return 1
+    pid="$(live_pid_in "$PID_FILE")" || return 1
     tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -Eq "redis-server.*:${PORT}( |$)" || return 1
     echo "$pid"
 }
@@ -144,27 +129,15 @@ print_log() {
 
 # wait_local [PID]: poll until the local server answers PONG. Gives up early if PID exits.
 wait_local() {
-    local pid="${1:-}" deadline=$((SECONDS + START_TIMEOUT))
-    until redis_ping -h "$HOST" -p "$PORT"; do
-        if [[ -n "$pid" ]] && ! is_alive "$pid"; then
-            return 1
-        fi
-        if ((SECONDS >= deadline)); then
-            return 1
-        fi
-        sleep 0.2
-    done
+    poll_until "$START_TIMEOUT" 0.2 "${1:-}" redis_ping -h "$HOST" -p "$PORT"
 }
 
 # --- commands --------------------------------------------------------------------------
 
 cmd_wait() {
     if external_target; then
-        local deadline=$((SECONDS + START_TIMEOUT))
-        until external_ready; do
-            ((SECONDS < deadline)) || die "Redis at $EXT_HOST:$EXT_PORT did not answer within ${START_TIMEOUT}s"
-            sleep 0.2
-        done
+        poll_until "$START_TIMEOUT" 0.2 "" external_ready ||
+            die "Redis at $EXT_HOST:$EXT_PORT did not answer within ${START_TIMEOUT}s"
         info "Redis at $EXT_HOST:$EXT_PORT answers"
         return 0
     fi
@@ -236,27 +209,14 @@ cmd_stop() {
     local pid
     if ! pid="$(our_pid)"; then
         rm -f "$PID_FILE"
-        if port_open "$HOST" "$PORT"; then
-            info "$HOST:$PORT is served by a process this script did not start; leaving it alone"
-        else
-            info "not running"
-        fi
+        report_not_ours "$HOST" "$PORT"
         return 0
     fi
 
     info "stopping Redis (pid $pid)"
     # SHUTDOWN flushes the append-only file; fall back to SIGTERM (which does the same).
     timeout 10 redis-cli -h "$HOST" -p "$PORT" shutdown >/dev/null 2>&1 || kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + STOP_TIMEOUT))
-    while is_alive "$pid"; do
-        if ((SECONDS >= deadline)); then
-            warn "still running after ${STOP_TIMEOUT}s; sending SIGKILL"
-            kill -KILL "$pid" 2>/dev/null || true
-            sleep 0.5
-            break
-        fi
-        sleep 0.1
-    done
+    await_exit "$pid" "$STOP_TIMEOUT" 0.1
     rm -f "$PID_FILE"
     info "stopped"
 }

@@ -6,7 +6,7 @@ from typing import IO
 
 from pydantic import BaseModel, Field, ValidationError
 
-from services.common.records import describe
+from services.common.consume import describe
 from services.moderation.analysis import cosine, run_engine
 from services.moderation.policy import Policy, decide
 from services.moderation.scoring import Engine

@@ -4,9 +4,9 @@ import asyncio
 import logging
 
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 
 from services.common.articles import ArticleStore
+from services.common.consume import subscribe_batches
 from services.common.contract import (
     ArticleUpserted,
     CommentModerated,
@@ -15,7 +15,6 @@ from services.common.contract import (
     Topic,
     message_key,
 )
-from services.common.records import dead_letter, decode_records, raw_bodies
 from services.moderation import metrics
 from services.moderation.moderator import Moderator
 from services.moderation.settings import ModerationSettings
@@ -30,37 +29,36 @@ def subscribe_moderation(
     kafka = settings.kafka
     dlq = kafka.topic(Topic.COMMENTS_DLQ)
 
-    @broker.subscriber(
-        kafka.topic(Topic.COMMENTS_SUBMITTED),
-        group_id=kafka.group(ConsumerGroup.MODERATION),
-        auto_offset_reset="earliest",
-        batch=True,
-        max_records=settings.batch_size,
-        batch_timeout_ms=settings.batch_timeout_ms,
-        decoder=raw_bodies,
-    )
-    async def moderate_comments(body: list[bytes], message: KafkaMessage) -> None:
-        comments, poison = decode_records(message.raw_message, CommentSubmitted)
-        for bad in poison:
-            await dead_letter(broker, dlq, bad)
+    moderated = kafka.topic(Topic.COMMENTS_MODERATED)
+
+    async def moderate_comments(comments: list[CommentSubmitted]) -> None:
         metrics.BATCH_SIZE.observe(len(comments))
         decisions = await moderator.moderate(comments)
-        await publish_decisions(broker, kafka.topic(Topic.COMMENTS_MODERATED), decisions)
+        await publish_decisions(broker, moderated, decisions)
 
-    @broker.subscriber(
-        kafka.topic(Topic.ARTICLES),
-        group_id=kafka.group(ConsumerGroup.MODERATION_ARTICLES),
-        auto_offset_reset="earliest",
-        batch=True,
-        max_records=100,
-        decoder=raw_bodies,
-    )
-    async def store_articles(body: list[bytes], message: KafkaMessage) -> None:
-        found, poison = decode_records(message.raw_message, ArticleUpserted)
-        for bad in poison:
-            await dead_letter(broker, dlq, bad)
+    async def store_articles(found: list[ArticleUpserted]) -> None:
         for article in found:
             await articles.upsert(article)
+
+    subscribe_batches(
+        broker,
+        topic=kafka.topic(Topic.COMMENTS_SUBMITTED),
+        group=kafka.group(ConsumerGroup.MODERATION),
+        model=CommentSubmitted,
+        dlq_topic=dlq,
+        handle=moderate_comments,
+        max_records=settings.batch_size,
+        batch_timeout_ms=settings.batch_timeout_ms,
+    )
+    subscribe_batches(
+        broker,
+        topic=kafka.topic(Topic.ARTICLES),
+        group=kafka.group(ConsumerGroup.MODERATION_ARTICLES),
+        model=ArticleUpserted,
+        dlq_topic=dlq,
+        handle=store_articles,
+        max_records=100,
+    )
 
 
 async def publish_decisions(

@@ -4,8 +4,8 @@ import asyncio
 import logging
 
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import KafkaMessage
 
+from services.common.consume import subscribe_batches
 from services.common.contract import (
     CommentModerated,
     ConsumerGroup,
@@ -15,7 +15,6 @@ from services.common.contract import (
     message_key,
     utc_now,
 )
-from services.common.records import dead_letter, decode_records, raw_bodies
 from services.publisher import metrics
 from services.publisher.settings import PublisherSettings
 from services.publisher.views import CommentViews, Outcome
@@ -29,19 +28,7 @@ def subscribe_publisher(
     kafka = settings.kafka
     dlq, published = kafka.topic(Topic.COMMENTS_DLQ), kafka.topic(Topic.FEED_PUBLISHED)
 
-    @broker.subscriber(
-        kafka.topic(Topic.COMMENTS_MODERATED),
-        group_id=kafka.group(ConsumerGroup.PUBLISHER),
-        auto_offset_reset="earliest",
-        batch=True,
-        max_records=settings.batch_size,
-        batch_timeout_ms=settings.batch_timeout_ms,
-        decoder=raw_bodies,
-    )
-    async def release_comments(body: list[bytes], message: KafkaMessage) -> None:
-        decisions, poison = decode_records(message.raw_message, CommentModerated)
-        for bad in poison:
-            await dead_letter(broker, dlq, bad)
+    async def release_comments(decisions: list[CommentModerated]) -> None:
         await announce_releases(broker, published, views, decisions)
         tenants = set()
         for decision in decisions:
@@ -50,6 +37,17 @@ def subscribe_publisher(
             tenants.add(decision.tenant_id)
         for tenant in tenants:
             metrics.REVIEW_QUEUE_DEPTH.labels(tenant=tenant).set(await views.review_depth(tenant))
+
+    subscribe_batches(
+        broker,
+        topic=kafka.topic(Topic.COMMENTS_MODERATED),
+        group=kafka.group(ConsumerGroup.PUBLISHER),
+        model=CommentModerated,
+        dlq_topic=dlq,
+        handle=release_comments,
+        max_records=settings.batch_size,
+        batch_timeout_ms=settings.batch_timeout_ms,
+    )
 
 
 async def announce_releases(

@@ -1,10 +1,12 @@
-"""Raw Kafka records into events; what cannot be read goes to the dead-letter topic."""
+"""Batch consumers: records into events; what cannot be read goes to the dead-letter topic."""
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel, ValidationError
 
 log = logging.getLogger(__name__)
@@ -73,3 +75,38 @@ async def dead_letter(broker: KafkaBroker, dlq_topic: str, poison: Poison) -> No
             "dlq.error": poison.error[:1000],
         },
     )
+
+
+def subscribe_batches(
+    broker: KafkaBroker,
+    *,
+    topic: str,
+    group: str,
+    model: type[M],
+    dlq_topic: str,
+    handle: Callable[[list[M]], Awaitable[None]],
+    max_records: int,
+    batch_timeout_ms: int = 200,
+) -> None:
+    """Consume `topic` in batches of `model` events; commit only after `handle` returned.
+
+    Records that are not a valid `model` are dead-lettered first, so they never block the
+    partition; an exception from `handle` leaves the batch uncommitted for redelivery.
+    """
+
+    @broker.subscriber(
+        topic,
+        group_id=group,
+        auto_offset_reset="earliest",
+        batch=True,
+        max_records=max_records,
+        batch_timeout_ms=batch_timeout_ms,
+        decoder=raw_bodies,
+        title=f"{group}:{topic}",
+    )
+    async def consume(body: list[bytes], message: KafkaMessage) -> None:
+        events, poison = decode_records(message.raw_message, model)
+        for bad in poison:
+            await dead_letter(broker, dlq_topic, bad)
+        if events:
+            await handle(events)
