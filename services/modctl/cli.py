@@ -1,28 +1,18 @@
 """modctl: run, seed, score and operate the moderation service."""
 
 import argparse
-import asyncio
-import os
-import signal
 import sys
-import threading
-import time
-from pathlib import Path
 
 import httpx
 
-from services.common.settings import KafkaSettings
-from services.common.topics import ensure_topics
-from services.modctl import processes
-from services.modctl.seed import load_seed, parse_seed
+from services.modctl.commands import score, seed, system
 
-DEMO_FILE = processes.ROOT / "examples" / "demo" / "000_c2484b3214b686ee.txt"
-DEMO_TENANT = "demo"
+# Each command module adds its subcommands; a new module is one more entry here.
+COMMAND_MODULES = (system, seed, score)
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
     except (RuntimeError, TimeoutError, ValueError, OSError, httpx.HTTPError) as error:
@@ -30,144 +20,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="modctl", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    up = commands.add_parser("up", help="start Kafka, Redis, topics and the three services")
-    up.add_argument("--seed", action="store_true", help="load the demo article and comments")
-    up.set_defaults(handler=cmd_up)
-
-    run = commands.add_parser("run", help="`up --seed` in the foreground; Ctrl-C stops it all")
-    run.set_defaults(handler=cmd_run)
-
-    down = commands.add_parser("down", help="stop the services, Kafka and Redis started here")
-    down.set_defaults(handler=cmd_down)
-
-    topics = commands.add_parser("topics", help="create the topics with their partition counts")
-    topics.set_defaults(handler=cmd_topics)
-
-    seed = commands.add_parser("seed", help="load an article-with-comments file through ingest")
-    seed.add_argument("file", type=Path)
-    seed.add_argument("--tenant", default=DEMO_TENANT)
-    seed.add_argument("--ingest-url", default=processes.services()[0].url)
-    seed.set_defaults(handler=cmd_seed)
-
-    score = commands.add_parser("score", help="score JSONL offline: {id, text, article_text}")
-    score.add_argument("--input", type=argparse.FileType("r", encoding="utf-8"), default=sys.stdin)
-    score.add_argument(
-        "--output", type=argparse.FileType("w", encoding="utf-8"), default=sys.stdout
-    )
-    score.add_argument("--batch", type=int, default=64)
-    score.set_defaults(handler=cmd_score)
-    return parser
-
-
-def cmd_topics(args: argparse.Namespace) -> int:
-    created = asyncio.run(ensure_topics(KafkaSettings()))
-    print(f"topics created: {', '.join(created)}" if created else "topics: all present")
-    return 0
-
-
-def start_all() -> list[str]:
-    """Start what is not running; return the names of what this call started."""
-    started = []
-    kafka_local = processes.port_open("127.0.0.1", int(os.environ.get("KAFKA_PORT", "9092")))
-    redis_local = processes.port_open("127.0.0.1", int(os.environ.get("REDIS_PORT", "6379")))
-    processes.run_script("kafka/kafka.sh", "start")
-    processes.run_script("redis/redis.sh", "start")
-    started += [name for name, was in (("kafka", kafka_local), ("redis", redis_local)) if not was]
-    cmd_topics(argparse.Namespace())
-    for service in processes.services():
-        if processes.start_service(service):
-            started.append(service.name)
-    for service in processes.services():
-        processes.wait_ready(service)
-    return started
-
-
-def cmd_up(args: argparse.Namespace) -> int:
-    start_all()
-    if args.seed:
-        seed_demo()
-    print_urls()
-    return 0
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    began = time.monotonic()
-    started: list[str] = []
-    stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    try:
-        started = start_all()
-        seed_demo()
-        print(f"ready in {time.monotonic() - began:.1f}s; Ctrl-C stops everything started here")
-        print_urls()
-        sys.stdout.flush()
-        stop.wait()
-    finally:
-        print("stopping...", flush=True)
-        stop_all(started)
-    return 0
-
-
-def cmd_down(args: argparse.Namespace) -> int:
-    stop_all(["kafka", "redis", *(s.name for s in processes.services())])
-    return 0
-
-
-def stop_all(names: list[str]) -> None:
-    for service in reversed(processes.services()):
-        if service.name in names and processes.stop_service(service):
-            print(f"stopped {service.name}")
-    if "redis" in names:
-        processes.run_script("redis/redis.sh", "stop")
-    if "kafka" in names:
-        processes.run_script("kafka/kafka.sh", "stop")
-
-
-def seed_demo(timeout: float = 120.0) -> None:
-    """Load the demo, then wait until its comments are in the feed, so the printed URL works."""
-    ingest, _, publisher = processes.services()
-    article = load_seed(DEMO_FILE, ingest.url, DEMO_TENANT)
-    url = f"{publisher.url}/v1/articles/{article.article_id}/comments?tenant={DEMO_TENANT}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if len(httpx.get(url, timeout=5.0).json()["comments"]) >= len(article.comments):
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"the demo comments did not reach {url} within {timeout:.0f}s")
-
-
-def print_urls() -> None:
-    ingest, moderation, publisher = processes.services()
-    article_id = parse_seed(DEMO_FILE.read_text(encoding="utf-8")).article_id
-    print(f"ingest      {ingest.url}/docs")
-    print(f"moderation  {moderation.url}/health/ready")
-    print(f"publisher   {publisher.url}/docs")
-    print(f"feed        {publisher.url}/v1/articles/{article_id}/comments?tenant={DEMO_TENANT}")
-    print(f"metrics     {ingest.url}/metrics {moderation.url}/metrics {publisher.url}/metrics")
-    print(f"logs        {processes.DATA / 'logs'}")
-
-
-def cmd_seed(args: argparse.Namespace) -> int:
-    article = load_seed(args.file, args.ingest_url, args.tenant)
-    print(f"article {article.article_id}: {len(article.comments)} comments submitted")
-    return 0
-
-
-def cmd_score(args: argparse.Namespace) -> int:
-    from services.modctl.score import score_stream
-    from services.moderation.scoring import load_engine
-    from services.moderation.settings import ModerationSettings
-
-    settings = ModerationSettings()
-    engine = load_engine(settings.engine)
-    count = score_stream(engine, settings.policy, args.input, args.output, args.batch)
-    print(f"scored {count}", file=sys.stderr)
-    return 0
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="modctl", description=__doc__)
+    commands = root.add_subparsers(dest="command", required=True)
+    for module in COMMAND_MODULES:
+        module.register(commands)
+    return root
 
 
 if __name__ == "__main__":

@@ -1,0 +1,124 @@
+"""modctl up, run, down, topics: the local system's life cycle."""
+
+import argparse
+import asyncio
+import os
+import signal
+import sys
+import threading
+import time
+from typing import Any
+
+import httpx
+
+from services.common.settings import KafkaSettings
+from services.common.topics import ensure_topics
+from services.modctl import processes
+from services.modctl.seed import load_seed, parse_seed
+
+DEMO_FILE = processes.ROOT / "examples" / "demo" / "000_c2484b3214b686ee.txt"
+DEMO_TENANT = "demo"
+
+
+def register(commands: "argparse._SubParsersAction[Any]") -> None:
+    up = commands.add_parser("up", help="start Kafka, Redis, topics and the three services")
+    up.add_argument("--seed", action="store_true", help="load the demo article and comments")
+    up.set_defaults(handler=cmd_up)
+
+    run = commands.add_parser("run", help="`up --seed` in the foreground; Ctrl-C stops it all")
+    run.set_defaults(handler=cmd_run)
+
+    down = commands.add_parser("down", help="stop the services, Kafka and Redis started here")
+    down.set_defaults(handler=cmd_down)
+
+    topics = commands.add_parser("topics", help="create the topics with their partition counts")
+    topics.set_defaults(handler=cmd_topics)
+
+
+def cmd_topics(args: argparse.Namespace) -> int:
+    created = asyncio.run(ensure_topics(KafkaSettings()))
+    print(f"topics created: {', '.join(created)}" if created else "topics: all present")
+    return 0
+
+
+def start_all() -> list[str]:
+    """Start what is not running; return the names of what this call started."""
+    started = []
+    kafka_local = processes.port_open("127.0.0.1", int(os.environ.get("KAFKA_PORT", "9092")))
+    redis_local = processes.port_open("127.0.0.1", int(os.environ.get("REDIS_PORT", "6379")))
+    processes.run_script("kafka/kafka.sh", "start")
+    processes.run_script("redis/redis.sh", "start")
+    started += [name for name, was in (("kafka", kafka_local), ("redis", redis_local)) if not was]
+    cmd_topics(argparse.Namespace())
+    for service in processes.services():
+        if processes.start_service(service):
+            started.append(service.name)
+    for service in processes.services():
+        processes.wait_ready(service)
+    return started
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    start_all()
+    if args.seed:
+        seed_demo()
+    print_urls()
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    began = time.monotonic()
+    started: list[str] = []
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    try:
+        started = start_all()
+        seed_demo()
+        print(f"ready in {time.monotonic() - began:.1f}s; Ctrl-C stops everything started here")
+        print_urls()
+        sys.stdout.flush()
+        stop.wait()
+    finally:
+        print("stopping...", flush=True)
+        stop_all(started)
+    return 0
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    stop_all(["kafka", "redis", *(s.name for s in processes.services())])
+    return 0
+
+
+def stop_all(names: list[str]) -> None:
+    for service in reversed(processes.services()):
+        if service.name in names and processes.stop_service(service):
+            print(f"stopped {service.name}")
+    if "redis" in names:
+        processes.run_script("redis/redis.sh", "stop")
+    if "kafka" in names:
+        processes.run_script("kafka/kafka.sh", "stop")
+
+
+def seed_demo(timeout: float = 120.0) -> None:
+    """Load the demo, then wait until its comments are in the feed, so the printed URL works."""
+    ingest, _, publisher = processes.services()
+    article = load_seed(DEMO_FILE, ingest.url, DEMO_TENANT)
+    url = f"{publisher.url}/v1/articles/{article.article_id}/comments?tenant={DEMO_TENANT}"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(httpx.get(url, timeout=5.0).json()["comments"]) >= len(article.comments):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"the demo comments did not reach {url} within {timeout:.0f}s")
+
+
+def print_urls() -> None:
+    ingest, moderation, publisher = processes.services()
+    article_id = parse_seed(DEMO_FILE.read_text(encoding="utf-8")).article_id
+    print(f"ingest      {ingest.url}/docs")
+    print(f"moderation  {moderation.url}/health/ready")
+    print(f"publisher   {publisher.url}/docs")
+    print(f"feed        {publisher.url}/v1/articles/{article_id}/comments?tenant={DEMO_TENANT}")
+    print(f"metrics     {ingest.url}/metrics {moderation.url}/metrics {publisher.url}/metrics")
+    print(f"logs        {processes.DATA / 'logs'}")

@@ -1,0 +1,42 @@
+"""`modctl score`: JSONL in, JSONL out, with the worker's engine and policy."""
+
+import io
+import json
+
+import pytest
+
+from services.modctl.score import score_stream
+from services.moderation.policy import Policy
+from services.moderation.scoring import Engine
+
+ARTICLE = "NATO allies debate defence spending.\nUkraine asks for membership."
+
+
+def test_each_line_gets_scores_relevance_verdict_and_reasons(engine: Engine) -> None:
+    lines = [
+        {"id": "spam", "text": "Check out my channel for free bitcoin", "article_text": ARTICLE},
+        {"id": "abuse", "text": "You stupid idiot, shut your mouth"},
+        {
+            "id": "fine",
+            "text": "Europe should pay more for its own defence.",
+            "article_text": ARTICLE,
+        },
+    ]
+    source = io.StringIO("".join(json.dumps(line) + "\n" for line in lines))
+    sink = io.StringIO()
+    assert score_stream(engine, Policy(), source, sink, batch=2) == 3
+    out = {r["id"]: r for r in map(json.loads, sink.getvalue().splitlines())}
+    assert set(out) == {"spam", "abuse", "fine"}
+    assert out["spam"]["verdict"] == "review"
+    assert out["spam"]["reasons"][0]["code"] == "off_topic"
+    assert out["abuse"]["relevance"] is None
+    assert out["abuse"]["verdict"] == "rejected"
+    assert out["fine"]["verdict"] == "approved"
+    assert out["fine"]["relevance"] > 0.2
+    assert 0.0 <= out["fine"]["toxicity"]["toxicity"] <= 1.0
+
+
+def test_a_bad_line_is_reported_with_its_number(engine: Engine) -> None:
+    source = io.StringIO('{"id": "1", "text": "ok"}\n{"id": "2"}\n')
+    with pytest.raises(ValueError, match="line 2: text"):
+        score_stream(engine, Policy(), source, io.StringIO(), batch=10)
