@@ -3,11 +3,14 @@
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Protocol, TypeVar
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel, ValidationError
+
+from services.common.retry import process_isolating, retry_transient
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +44,15 @@ def describe(error: ValidationError) -> str:
     return f"{field}: {first['msg']}"
 
 
-def decode_records(records: tuple[Record, ...], model: type[M]) -> tuple[list[M], list[Poison]]:
-    events: list[M] = []
+def decode_records(
+    records: tuple[Record, ...], model: type[M]
+) -> tuple[list[tuple[Record, M]], list[Poison]]:
+    """Each readable record with its event, and the records that are not a valid `model`."""
+    events: list[tuple[Record, M]] = []
     poison: list[Poison] = []
     for record in records:
         try:
-            events.append(model.model_validate_json(record.value or b""))
+            events.append((record, model.model_validate_json(record.value or b"")))
         except ValidationError as error:
             poison.append(Poison(record, describe(error)))
     return events, poison
@@ -88,10 +94,11 @@ def subscribe_batches(
     max_records: int,
     batch_timeout_ms: int = 200,
 ) -> None:
-    """Consume `topic` in batches of `model` events; commit only after `handle` returned.
+    """Consume `topic` in batches of `model` events; commit only after `handle` succeeded.
 
     Records that are not a valid `model` are dead-lettered first, so they never block the
-    partition; an exception from `handle` leaves the batch uncommitted for redelivery.
+    partition. Outages are waited out and a failing item is isolated (`process_isolating`);
+    a batch interrupted by shutdown is left uncommitted and delivered again.
     """
 
     @broker.subscriber(
@@ -105,8 +112,14 @@ def subscribe_batches(
         title=f"{group}:{topic}",
     )
     async def consume(body: list[bytes], message: KafkaMessage) -> None:
-        events, poison = decode_records(message.raw_message, model)
+        decoded, poison = decode_records(message.raw_message, model)
         for bad in poison:
-            await dead_letter(broker, dlq_topic, bad)
-        if events:
-            await handle(events)
+            await retry_transient(partial(dead_letter, broker, dlq_topic, bad))
+
+        async def handle_items(items: list[tuple[Record, M]]) -> None:
+            await handle([event for _, event in items])
+
+        async def give_up(item: tuple[Record, M], error: BaseException) -> None:
+            await dead_letter(broker, dlq_topic, Poison(item[0], f"processing failed: {error!r}"))
+
+        await process_isolating(decoded, handle_items, give_up)

@@ -45,6 +45,7 @@ class ConsumerGroup(StrEnum):
     MODERATION = "moderation"
     MODERATION_ARTICLES = "moderation-articles"
     PUBLISHER = "publisher"
+    DLQ_REPLAY = "dlq-replay"  # remembers which dead letters were replayed
 
 
 class Verdict(StrEnum):

@@ -2,6 +2,11 @@
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.common.contract import ConsumerGroup, Topic
 
@@ -26,6 +31,19 @@ class RedisSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="REDIS_", extra="ignore")
     url: str = "redis://127.0.0.1:6379/0"
+    socket_timeout_seconds: float = 5.0
+
+    def client(self) -> "Redis":
+        """A client that reconnects by itself: stale connections after a Redis restart are
+        checked and replaced, and a failed command is retried a few times with backoff."""
+        return Redis.from_url(
+            self.url,
+            socket_timeout=self.socket_timeout_seconds,
+            socket_connect_timeout=self.socket_timeout_seconds,
+            health_check_interval=5,
+            retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
+            retry_on_error=[RedisConnectionError, RedisTimeoutError],
+        )
 
 
 class ServiceSettings(BaseSettings):

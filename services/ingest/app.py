@@ -5,7 +5,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
-from redis.asyncio import Redis
 
 from services.common.articles import ArticleStore
 from services.common.broker import create_broker
@@ -25,7 +24,7 @@ def create_app(
     """Zero-arg for `uvicorn --factory`; tests pass settings, or an in-memory broker."""
     settings = settings or IngestSettings()
     kafka = broker or create_broker(settings.kafka, client_id="ingest")
-    redis = Redis.from_url(settings.redis.url)
+    redis = settings.redis.client()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Request
 from faststream.kafka import KafkaBroker
+from redis.exceptions import RedisError
 
 from services.common.articles import ArticleStore
 from services.common.contract import (
@@ -71,7 +72,10 @@ async def upsert_article(
     event = ArticleUpserted(tenant_id=tenant, article_id=article_id, **article.model_dump())
     topic = settings.kafka.topic(Topic.ARTICLES)
     await _publish(settings, broker.publish(event, topic, key=article_key(event)))
-    await store.upsert(event)  # read-your-writes for the worker; the topic stays the source
+    try:  # read-your-writes for the worker; the topic stays the source of truth
+        await store.upsert(event)
+    except RedisError as error:  # the worker's articles consumer stores it from the topic
+        log.warning("article not cached", extra={"tenant": tenant, "error": repr(error)})
     metrics.ARTICLES_INGESTED.labels(tenant=tenant).inc()
     return ArticleAccepted(tenant_id=tenant, article_id=article_id)
 

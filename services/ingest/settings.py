@@ -12,5 +12,6 @@ class IngestSettings(ServiceSettings):
     max_body_chars: int = Field(default=10_000, ge=1)
     max_batch: int = Field(default=500, ge=1)
     max_request_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
-    publish_timeout_seconds: float = Field(default=10.0, gt=0)
+    # How long a request waits for Kafka's acknowledgement before answering 503.
+    publish_timeout_seconds: float = Field(default=5.0, gt=0)
     default_tenant: str = "demo"

@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
 
 from services.common.articles import ArticleStore
 from services.common.broker import create_broker
@@ -19,7 +18,7 @@ def create_app(settings: ModerationSettings | None = None, engine: Engine | None
     """Zero-arg for `uvicorn --factory`; tests pass settings and may pass a loaded engine."""
     settings = settings or ModerationSettings()
     broker = create_broker(settings.kafka, client_id="moderation")
-    redis = Redis.from_url(settings.redis.url)
+    redis = settings.redis.client()
     loaded: dict[str, Engine] = {}
 
     @asynccontextmanager

@@ -34,7 +34,9 @@ def subscribe_moderation(
     async def moderate_comments(comments: list[CommentSubmitted]) -> None:
         metrics.BATCH_SIZE.observe(len(comments))
         decisions = await moderator.moderate(comments)
-        await publish_decisions(broker, moderated, decisions)
+        # A comment submitted twice (a client's retry) gets one verdict: publish it once.
+        unique = {(d.tenant_id, d.comment_id): d for d in decisions}
+        await publish_decisions(broker, moderated, list(unique.values()))
 
     async def store_articles(found: list[ArticleUpserted]) -> None:
         for article in found:

@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
 
 from services.common.broker import create_broker
 from services.common.http import add_operational_routes, install_error_handlers, redis_check
@@ -18,7 +17,7 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     """Zero-arg for `uvicorn --factory`; tests pass settings."""
     settings = settings or PublisherSettings()
     broker = create_broker(settings.kafka, client_id="publisher")
-    redis = Redis.from_url(settings.redis.url)
+    redis = settings.redis.client()
     views = CommentViews(redis)
     subscribe_publisher(broker, views, settings)
 

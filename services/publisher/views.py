@@ -31,7 +31,8 @@ class CommentState(BaseModel):
 
 
 # KEYS: comment, feed, review. ARGV: decided_us, verdict, decision json, order score, member,
-# released_at (iso).
+# released_at (iso). `released_us` names the verdict that put the comment in its feed, and
+# `announced_us` the one whose release was announced on feed.published.
 _APPLY = """
 local current = tonumber(redis.call('HGET', KEYS[1], 'decided_us') or '-1')
 local decided = tonumber(ARGV[1])
@@ -41,13 +42,13 @@ redis.call('HSET', KEYS[1], 'decided_us', ARGV[1], 'decision', ARGV[3])
 if ARGV[2] == 'approved' then
   redis.call('ZREM', KEYS[3], ARGV[5])
   if redis.call('ZADD', KEYS[2], 'NX', ARGV[4], ARGV[5]) == 1 then
-    redis.call('HSET', KEYS[1], 'released_at', ARGV[6])
+    redis.call('HSET', KEYS[1], 'released_at', ARGV[6], 'released_us', ARGV[1])
     return 'released'
   end
   return 'duplicate'
 end
 redis.call('ZREM', KEYS[2], ARGV[5])
-redis.call('HDEL', KEYS[1], 'released_at')
+redis.call('HDEL', KEYS[1], 'released_at', 'released_us', 'announced_us')
 if ARGV[2] == 'review' then
   redis.call('ZADD', KEYS[3], ARGV[4], ARGV[5])
   return 'held'
@@ -55,6 +56,11 @@ end
 redis.call('ZREM', KEYS[3], ARGV[5])
 return 'rejected'
 """
+
+
+def _micros(decision: CommentModerated) -> bytes:
+    """The verdict's identity within a comment: its decision time in microseconds."""
+    return str(int(decision.decided_at.timestamp() * 1_000_000)).encode()
 
 
 def order_score(decision: CommentModerated) -> int:
@@ -68,6 +74,7 @@ class CommentViews:
         self._apply = redis.register_script(_APPLY)
 
     async def apply(self, decision: CommentModerated, released_at: datetime) -> Outcome:
+        """Apply one verdict; `released_at` is the verdict's time, so a rebuild reproduces it."""
         tenant, comment_id = decision.tenant_id, decision.comment_id
         keys = [
             redis_keys.comment(tenant, comment_id),
@@ -86,13 +93,28 @@ class CommentViews:
         result = await self._apply(keys=keys, args=args)
         return Outcome(result.decode() if isinstance(result, bytes) else result)
 
-    async def released(self, decisions: Sequence[CommentModerated]) -> list[bool]:
-        """Whether each comment is already in its article's feed."""
+    async def unannounced(self, decisions: Sequence[CommentModerated]) -> list[CommentModerated]:
+        """The decisions that released their comment and whose release is not announced yet.
+
+        Asked after `apply`, so a batch redelivered after a crash announces what the crash
+        left unannounced, and a verdict seen twice is announced once.
+        """
         async with self._redis.pipeline(transaction=False) as pipe:
             for d in decisions:
-                pipe.zscore(redis_keys.feed(d.tenant_id, d.article_id), d.comment_id)
-            scores = await pipe.execute()
-        return [score is not None for score in scores]
+                key = redis_keys.comment(d.tenant_id, d.comment_id)
+                pipe.hmget(key, ["released_us", "announced_us"])
+            rows = await pipe.execute()
+        return [
+            d
+            for d, (released, announced) in zip(decisions, rows, strict=True)
+            if released is not None and released == _micros(d) and announced != released
+        ]
+
+    async def mark_announced(self, decisions: Sequence[CommentModerated]) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for d in decisions:
+                pipe.hset(redis_keys.comment(d.tenant_id, d.comment_id), "announced_us", _micros(d))
+            await pipe.execute()
 
     async def state(self, tenant: str, comment_id: str) -> CommentState | None:
         states = await self.states(tenant, [comment_id])

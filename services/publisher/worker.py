@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from functools import partial
 
 from faststream.kafka import KafkaBroker
 
@@ -15,6 +16,7 @@ from services.common.contract import (
     message_key,
     utc_now,
 )
+from services.common.retry import retry_transient
 from services.publisher import metrics
 from services.publisher.settings import PublisherSettings
 from services.publisher.views import CommentViews, Outcome
@@ -29,12 +31,12 @@ def subscribe_publisher(
     dlq, published = kafka.topic(Topic.COMMENTS_DLQ), kafka.topic(Topic.FEED_PUBLISHED)
 
     async def release_comments(decisions: list[CommentModerated]) -> None:
-        await announce_releases(broker, published, views, decisions)
         tenants = set()
         for decision in decisions:
-            outcome = await views.apply(decision, released_at=utc_now())
+            outcome = await views.apply(decision, released_at=decision.decided_at)
             record(decision, outcome)
             tenants.add(decision.tenant_id)
+        await announce_releases(broker, published, views, decisions)
         for tenant in tenants:
             metrics.REVIEW_QUEUE_DEPTH.labels(tenant=tenant).set(await views.review_depth(tenant))
 
@@ -53,22 +55,34 @@ def subscribe_publisher(
 async def announce_releases(
     broker: KafkaBroker, topic: str, views: CommentViews, decisions: list[CommentModerated]
 ) -> None:
-    """feed.published goes out before the feed changes, so a crash between the two repeats the
-    announcement (consumers dedupe by comment id) rather than losing it."""
-    approved = [d for d in decisions if d.verdict is Verdict.APPROVED]
-    already = await views.released(approved)
-    await asyncio.gather(
-        *(
-            broker.publish(event, topic, key=message_key(event))
-            for d, done in zip(approved, already, strict=True)
-            if not done
-            for event in [
-                FeedPublished(
-                    tenant_id=d.tenant_id, article_id=d.article_id, comment_id=d.comment_id
-                )
-            ]
-        )
+    """feed.published, once per release: after the views changed, before the offset commits.
+
+    A crash before the announcement is made redelivers the batch and announces then; only a
+    crash between Kafka's acknowledgement and the marker write (milliseconds) repeats one.
+    """
+    # A batch can hold the same verdict twice (a comment submitted twice, or re-published after
+    # a retry): announce it once.
+    approved = {
+        (d.tenant_id, d.comment_id, d.decided_at): d
+        for d in decisions
+        if d.verdict is Verdict.APPROVED
+    }
+    pending = await views.unannounced(list(approved.values()))
+    events = [
+        FeedPublished(tenant_id=d.tenant_id, article_id=d.article_id, comment_id=d.comment_id)
+        for d in pending
+    ]
+    # Wait for every send, and mark the ones Kafka took, so a retry after a failure
+    # re-sends only what is still unannounced.
+    results = await asyncio.gather(
+        *(broker.publish(e, topic, key=message_key(e)) for e in events), return_exceptions=True
     )
+    sent = [d for d, r in zip(pending, results, strict=True) if not isinstance(r, BaseException)]
+    # Wait out a Redis outage here rather than redo the batch, which would announce again.
+    await retry_transient(partial(views.mark_announced, sent))
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
 
 
 def record(decision: CommentModerated, outcome: Outcome) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from services.modctl.seed import comment_id, load_seed, parse_seed
 from tests.conftest import unique
-from tests.e2e.conftest import System, wait_for
+from tests.processes import System, wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 DEMO = Path(__file__).parents[2] / "examples" / "demo" / "000_c2484b3214b686ee.txt"

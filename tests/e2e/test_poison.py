@@ -9,7 +9,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.common.contract import Topic
 from tests.conftest import make_comment, unique
-from tests.e2e.conftest import System, wait_for
+from tests.processes import System, wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 

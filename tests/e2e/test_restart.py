@@ -8,8 +8,8 @@ import pytest
 
 from services.common.contract import FeedPublished, Topic
 from tests.conftest import unique
-from tests.e2e.conftest import System, wait_for
 from tests.kafka_helpers import read_until
+from tests.processes import System, wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 TOTAL = 200

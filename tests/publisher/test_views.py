@@ -116,3 +116,29 @@ async def test_feed_pages_oldest_first_by_cursor(
 def test_a_cursor_not_issued_here_is_refused() -> None:
     with pytest.raises(ValueError, match="cursor"):
         Cursor.decode("%%%")
+
+
+async def test_a_release_is_announced_once_even_when_applied_twice(
+    views: CommentViews, tenant: str
+) -> None:
+    decision = verdict(tenant, "a")
+    await views.apply(decision, utc_now())
+    assert await views.unannounced([decision]) == [decision]
+    await views.mark_announced([decision])
+    await views.apply(decision, utc_now())
+    assert await views.unannounced([decision]) == []
+
+
+async def test_a_release_left_unannounced_by_a_crash_is_announced_on_redelivery(
+    views: CommentViews, tenant: str
+) -> None:
+    decision = verdict(tenant, "a")
+    await views.apply(decision, utc_now())  # crash here: announced never marked
+    assert await views.apply(decision, utc_now()) is Outcome.DUPLICATE
+    assert await views.unannounced([decision]) == [decision]
+
+
+async def test_held_comments_are_never_announced(views: CommentViews, tenant: str) -> None:
+    decision = verdict(tenant, "a", Verdict.REVIEW)
+    await views.apply(decision, utc_now())
+    assert await views.unannounced([decision]) == []

@@ -1,0 +1,43 @@
+"""Rebuild the publisher's Redis views by replaying comments.moderated from the beginning.
+
+The views are idempotent and the latest verdict wins, so replaying into a live Redis changes
+nothing and replaying into an empty one restores every feed, queue and comment state.
+"""
+
+from collections import Counter
+
+from aiokafka import AIOKafkaConsumer
+from pydantic import ValidationError
+from redis.asyncio import Redis
+
+from services.common.contract import CommentModerated, Topic
+from services.common.dlq import FETCH_BYTES, snapshot
+from services.common.settings import KafkaSettings
+from services.publisher.views import CommentViews
+
+
+async def rebuild_views(kafka: KafkaSettings, redis: Redis) -> Counter[str]:
+    """Replay up to the end offsets seen at the start; return counts by outcome."""
+    topic = kafka.topic(Topic.COMMENTS_MODERATED)
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=FETCH_BYTES,
+    )
+    views = CommentViews(redis)
+    counts: Counter[str] = Counter()
+    await consumer.start()
+    try:
+        async for _, record in snapshot(consumer, topic):
+            try:
+                decision = CommentModerated.model_validate_json(record.value or b"")
+            except ValidationError:
+                counts["unreadable"] += 1
+                continue
+            counts[await views.apply(decision, released_at=decision.decided_at)] += 1
+    finally:
+        await consumer.stop()
+    return counts

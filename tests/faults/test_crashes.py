@@ -1,0 +1,126 @@
+"""Crashes and outages mid-stream: every comment gets exactly one place, none twice, none lost."""
+
+import signal
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import unique
+from tests.faults.conftest import FaultBed
+from tests.faults.stream import Stream, Tally, count
+from tests.processes import ServiceProcess, wait_for
+
+pytestmark = [pytest.mark.kafka, pytest.mark.faults]
+
+
+def new_stream(bed: FaultBed, total: int) -> Stream:
+    stream = Stream(bed.system, unique("fault"), unique("a"), total)
+    stream.create_article()
+    return stream
+
+
+def assert_complete(tally: Tally, stream: Stream) -> None:
+    summary = tally.line()
+    assert tally.submitted == stream.total, summary
+    assert tally.lost == 0, summary
+    assert tally.duplicates == 0, summary
+    assert tally.verdicts == stream.total, summary
+    assert tally.released + tally.held + tally.rejected == stream.total, summary
+
+
+def verdicts_so_far(bed: FaultBed) -> float:
+    text = httpx.get(f"{bed.system.moderation.url}/metrics").text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("moderation_verdicts_total{")
+    )
+
+
+def wait_until_working(bed: FaultBed, at_least: float) -> None:
+    wait_for(
+        lambda: True if verdicts_so_far(bed) >= at_least else None, what="the worker to be busy"
+    )
+
+
+def test_worker_killed_mid_stream_is_restarted_without_loss(bed: FaultBed) -> None:
+    stream = new_stream(bed, 2000)
+    start = verdicts_so_far(bed)
+    stream.start()
+    wait_until_working(bed, start + 200)
+    bed.system.moderation.stop(signal.SIGKILL)
+    bed.system.moderation.start()
+    bed.system.moderation.wait_ready()
+    stream.join()
+    assert_complete(count(stream), stream)
+
+
+def test_publisher_killed_mid_stream_releases_each_once(bed: FaultBed) -> None:
+    stream = new_stream(bed, 1000)
+    stream.start()
+    wait_for(lambda: True if stream.posted >= 500 else None, what="half the stream posted")
+    bed.system.publisher.stop(signal.SIGKILL)
+    bed.system.publisher.start()
+    bed.system.publisher.wait_ready()
+    stream.join()
+    assert_complete(count(stream), stream)
+
+
+def test_kafka_restarted_mid_stream_ingest_refuses_then_recovers(bed: FaultBed) -> None:
+    stream = new_stream(bed, 1000)
+    stream.post(0, 500)
+    bed.kafka.stop()
+    response = httpx.post(
+        f"{bed.system.ingest.url}/v1/comments",
+        headers={"X-Tenant": stream.tenant},
+        timeout=30,
+        json={
+            "article_id": stream.article_id,
+            "author": {"id": "x", "display_name": "X"},
+            "body": "Posted while the event log is down.",
+        },
+    )
+    assert response.status_code == 503
+    assert response.headers["Retry-After"]
+    stream.start(500, 1000)  # refused while Kafka is down, retried by the client
+    wait_for(lambda: True if stream.refusals >= 1 else None, what="a refused batch")
+    bed.kafka.start()
+    stream.join()
+    assert_complete(count(stream), stream)
+
+
+def test_redis_down_for_ten_seconds_loses_nothing(bed: FaultBed) -> None:
+    stream = new_stream(bed, 1000)
+    start = verdicts_so_far(bed)
+    stream.start()
+    wait_until_working(bed, start + 100)
+    bed.redis.stop()
+    down_since = time.monotonic()
+    wait_for(
+        lambda: True if time.monotonic() - down_since >= 10 else None,
+        timeout=15,
+        what="ten seconds of outage",
+    )
+    bed.redis.start()
+    stream.join()
+    assert_complete(count(stream), stream)
+    for service in bed.system.all():
+        ready = httpx.get(f"{service.url}/health/ready").json()
+        assert ready["status"] == "ok", (service.name, ready)
+
+
+def test_one_of_two_workers_killed_the_other_takes_over(bed: FaultBed) -> None:
+    second = ServiceProcess("moderation", bed.system.moderation.env)
+    second.start()
+    second.wait_ready()
+    try:
+        stream = new_stream(bed, 2000)
+        start = verdicts_so_far(bed)
+        stream.start()
+        wait_until_working(bed, start + 200)
+        second.stop(signal.SIGKILL)
+        stream.join()
+        assert_complete(count(stream), stream)
+    finally:
+        second.stop()
