@@ -3,11 +3,14 @@
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any, Protocol, TypeVar
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel, ValidationError
+
+from services.common import metrics
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +27,24 @@ class Record(Protocol):
     value: bytes | None
 
 
+class DeadLetterReason(StrEnum):
+    """Why a record was refused: a small fixed set, so it can be a metric label."""
+
+    INVALID_JSON = "invalid_json"
+    UNKNOWN_SCHEMA = "unknown_schema"  # a schema_version this build does not read
+    INVALID_EVENT = "invalid_event"  # JSON, but not the event the topic carries
+
+
+# Every reason is reported from the start (at 0), so the first dead letter shows as an increase.
+for _reason in DeadLetterReason:
+    metrics.DLQ_MESSAGES.labels(reason=_reason)
+
+
 @dataclass(frozen=True)
 class Poison:
     record: Record
     error: str
+    reason: DeadLetterReason = DeadLetterReason.INVALID_EVENT
 
 
 async def raw_bodies(message: Any) -> list[bytes]:
@@ -41,6 +58,15 @@ def describe(error: ValidationError) -> str:
     return f"{field}: {first['msg']}"
 
 
+def classify(error: ValidationError) -> DeadLetterReason:
+    errors = error.errors()
+    if errors[0]["type"] == "json_invalid":
+        return DeadLetterReason.INVALID_JSON
+    if any(e["loc"][:1] == ("schema_version",) for e in errors):
+        return DeadLetterReason.UNKNOWN_SCHEMA
+    return DeadLetterReason.INVALID_EVENT
+
+
 def decode_records(records: tuple[Record, ...], model: type[M]) -> tuple[list[M], list[Poison]]:
     events: list[M] = []
     poison: list[Poison] = []
@@ -48,7 +74,7 @@ def decode_records(records: tuple[Record, ...], model: type[M]) -> tuple[list[M]
         try:
             events.append(model.model_validate_json(record.value or b""))
         except ValidationError as error:
-            poison.append(Poison(record, describe(error)))
+            poison.append(Poison(record, describe(error), classify(error)))
     return events, poison
 
 
@@ -62,6 +88,7 @@ async def dead_letter(broker: KafkaBroker, dlq_topic: str, poison: Poison) -> No
             "partition": record.partition,
             "offset": record.offset,
             "error": poison.error,
+            "reason": poison.reason,
         },
     )
     await broker.publish(
@@ -73,8 +100,10 @@ async def dead_letter(broker: KafkaBroker, dlq_topic: str, poison: Poison) -> No
             "dlq.source.partition": str(record.partition),
             "dlq.source.offset": str(record.offset),
             "dlq.error": poison.error[:1000],
+            "dlq.reason": poison.reason.value,
         },
     )
+    metrics.DLQ_MESSAGES.labels(reason=poison.reason).inc()
 
 
 def subscribe_batches(

@@ -1,0 +1,132 @@
+"""The three services as real processes on free ports, against this session's Kafka namespace.
+
+One `system` per session, shared by the end-to-end and the operations tests (registered in
+tests/conftest.py), so the model loads once.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+
+from services.common.settings import KafkaSettings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+ROOT = Path(__file__).resolve().parents[1]
+T = TypeVar("T")
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    env: dict[str, str]
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> Path:
+        return ROOT / ".data" / "test-logs" / f"{self.name}-{self.port}.log"
+
+    def start(self) -> None:
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.env, f"{self.name.upper()}_PORT": str(self.port)}
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", f"services.{self.name}"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.process is not None
+            if self.process.poll() is not None:
+                pytest.fail(f"{self.name} exited with {self.process.returncode}; see {self.log}")
+            try:
+                if httpx.get(f"{self.url}/health/ready", timeout=2.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        pytest.fail(f"{self.name} not ready within {timeout}s; see {self.log}")
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 40.0) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@dataclass
+class System:
+    ingest: ServiceProcess
+    moderation: ServiceProcess
+    publisher: ServiceProcess
+    kafka: KafkaSettings
+
+    def all(self) -> list[ServiceProcess]:
+        return [self.ingest, self.moderation, self.publisher]
+
+
+@pytest.fixture(scope="session")
+def system(kafka_settings: KafkaSettings, redis_url: str) -> Iterator[System]:
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka_settings.bootstrap_servers,
+        "KAFKA_NAMESPACE": kafka_settings.namespace,
+        "REDIS_URL": redis_url,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
+    system = System(
+        ServiceProcess("ingest", env),
+        ServiceProcess("moderation", env),
+        ServiceProcess("publisher", env),
+        kafka_settings,
+    )
+    try:
+        for service in system.all():
+            service.start()
+        for service in system.all():
+            service.wait_ready()
+        yield system
+    finally:
+        for service in system.all():
+            service.stop()
+
+
+def wait_for(check: Callable[[], T | None], timeout: float = 60.0, what: str = "condition") -> T:
+    """Poll `check` until it returns something other than None."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result is not None:
+            return result
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout}s waiting for {what}")
