@@ -32,6 +32,7 @@ infra: install
 	bash deploy/kafka/kafka.sh start
 	bash deploy/redis/redis.sh start
 	$(BIN)/modctl topics
+	bash deploy/prometheus/install.sh  # prometheus, promtool and docker-compose for tests/ops
 
 ## the full suite, against a real Kafka and Redis
 test: infra
