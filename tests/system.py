@@ -59,18 +59,8 @@ class ServiceProcess:
             )
 
     def wait_ready(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                pytest.fail(f"{self.name} exited with {self.process.returncode}; see {self.log}")
-            try:
-                if httpx.get(f"{self.url}/health/ready", timeout=2.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        pytest.fail(f"{self.name} not ready within {timeout}s; see {self.log}")
+        assert self.process is not None
+        wait_until_ok(f"{self.url}/health/ready", self.process, self.name, self.log, timeout)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 40.0) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -119,6 +109,23 @@ def system(kafka_settings: KafkaSettings, redis_url: str) -> Iterator[System]:
     finally:
         for service in system.all():
             service.stop()
+
+
+def wait_until_ok(
+    url: str, process: subprocess.Popen[bytes], name: str, log: Path, timeout: float
+) -> None:
+    """Poll `url` until it answers 200; a process that exited fails the test at once."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{name} exited with {process.returncode}; see {log}")
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"{name} not ready within {timeout}s; see {log}")
 
 
 def wait_for(check: Callable[[], T | None], timeout: float = 60.0, what: str = "condition") -> T:

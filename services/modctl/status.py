@@ -47,7 +47,8 @@ def parse(texts: Mapping[str, str | None]) -> Metrics:
             for sample in family.samples:
                 series = samples.setdefault(sample.name, {})
                 key = frozenset(sample.labels.items())
-                series[key] = series.get(key, 0.0) + sample.value  # e.g. dead letters of two services
+                # Summed: the moderation and the publisher both count dead letters.
+                series[key] = series.get(key, 0.0) + sample.value
     return Metrics(samples, {name: text is not None for name, text in texts.items()})
 
 

@@ -7,14 +7,9 @@ from prometheus_client import REGISTRY
 
 from services.common.consume import DeadLetterReason, decode_records
 from services.common.contract import CommentSubmitted
+from tests.conftest import make_comment
 
-GOOD = {
-    "tenant_id": "t",
-    "article_id": "a",
-    "comment_id": "c-1",
-    "author": {"id": "u", "display_name": "U"},
-    "body": "hello",
-}
+GOOD = json.loads(make_comment("t", "a", "hello").model_dump_json())
 
 
 @dataclass
@@ -35,7 +30,7 @@ def test_each_refused_record_gets_its_reason() -> None:
         FakeRecord(json.dumps(GOOD).encode()),
     )
     events, poison = decode_records(records, CommentSubmitted)
-    assert [e.comment_id for e in events] == ["c-1"]
+    assert [e.comment_id for e in events] == [GOOD["comment_id"]]
     assert [p.reason for p in poison] == [
         DeadLetterReason.INVALID_JSON,
         DeadLetterReason.INVALID_EVENT,

@@ -2,7 +2,6 @@
 
 import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import pytest
 import yaml
 
 from tests.ops.promql import RULES
-from tests.system import System, free_port
+from tests.system import System, free_port, wait_until_ok
 
 
 class Prometheus:
@@ -56,20 +55,6 @@ def scrape_config(system: System, rules: Path) -> dict[str, Any]:
     }
 
 
-def wait_until_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"prometheus exited with {process.returncode}: {log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{url}/-/ready", timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"prometheus not ready within 60 s; see {log}")
-
-
 @pytest.fixture(scope="session")
 def prometheus(system: System, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prometheus]:
     binary = shutil.which("prometheus")
@@ -95,7 +80,7 @@ def prometheus(system: System, tmp_path_factory: pytest.TempPathFactory) -> Iter
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ready(url, process, log)
+        wait_until_ok(f"{url}/-/ready", process, "prometheus", log, timeout=60)
         yield Prometheus(url)
     finally:
         process.terminate()

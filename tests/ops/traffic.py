@@ -52,7 +52,10 @@ def send_traffic(system: System) -> str:
     httpx.put(
         f"{system.ingest.url}/v1/articles/{article_id}", json=ARTICLE, headers=headers
     ).raise_for_status()
-    bodies = {unique("c"): body for body in [*ON_TOPIC, *OFF_TOPIC, ABUSIVE]}
+    # A mark of this call's own on each text: a repeated text is a score-cache hit, and the
+    # engine's metrics must see new work each time.
+    mark = unique("ref")
+    bodies = {unique("c"): f"{body} ({mark})" for body in [*ON_TOPIC, *OFF_TOPIC, ABUSIVE]}
     batch = [
         {
             "article_id": article_id,
@@ -72,8 +75,8 @@ def send_traffic(system: System) -> str:
         )
         for comment_id in bodies
     }
-    abusive = next(c for c, body in bodies.items() if body == ABUSIVE)
-    verdict = moderator_approval(tenant, article_id, abusive, ABUSIVE, states[abusive])
+    abusive = next(c for c, body in bodies.items() if body.startswith(ABUSIVE))
+    verdict = moderator_approval(tenant, article_id, abusive, bodies[abusive], states[abusive])
     asyncio.run(produce(system.kafka, Topic.COMMENTS_MODERATED, [(abusive.encode(), verdict)]))
     wait_for(
         lambda: (
