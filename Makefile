@@ -7,7 +7,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install run up down infra topics test test-unit lint fmt typecheck check clean
+.PHONY: install run up down infra ops-tools topics test test-unit lint fmt typecheck check clean
 
 install: $(VENV)/.installed
 
@@ -28,16 +28,20 @@ up: install
 down: install
 	$(BIN)/modctl down
 
-infra: install
+infra: install ops-tools
 	bash deploy/kafka/kafka.sh start
 	bash deploy/redis/redis.sh start
 	$(BIN)/modctl topics
+
+## prometheus, promtool and docker-compose, which tests/ops run (apt-get, when missing)
+ops-tools:
+	bash deploy/prometheus/install.sh
 
 ## the full suite, against a real Kafka and Redis
 test: infra
 	$(BIN)/pytest
 
-test-unit: install
+test-unit: install ops-tools
 	$(BIN)/pytest -m "not kafka and not e2e"
 
 lint: install

@@ -9,6 +9,17 @@ info() { echo "$LOG_NAME: $*"; }
 warn() { echo "$LOG_NAME: $*" >&2; }
 die() { echo "$LOG_NAME: error: $*" >&2; exit 1; }
 
+# as_root COMMAND...: run COMMAND as root (directly, or through sudo). Installs need it.
+as_root() {
+    if [[ "$(id -u)" == 0 ]]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        die "'$*' needs root and sudo is not available"
+    fi
+}
+
 # port_open HOST PORT: true if something accepts TCP connections there.
 port_open() {
     # shellcheck disable=SC2016  # expanded by the inner shell

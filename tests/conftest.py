@@ -18,12 +18,10 @@ from services.common.contract import TOPIC_LAYOUT, Author, CommentSubmitted
 from services.common.settings import KafkaSettings, RedisSettings
 from services.common.topics import ensure_topics
 from services.moderation.scoring import Engine, load_engine
+from tests.processes import free_port
+from tests.system import system
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+__all__ = ["free_port", "system"]  # `system`: the services as processes, for e2e and ops tests
 
 
 def wait_for_port(host: str, port: int, timeout: float = 10.0) -> bool:

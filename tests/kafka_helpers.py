@@ -1,9 +1,9 @@
-"""Read a topic from the start until a condition holds: assertions on what was published."""
+"""Produce straight to a topic, and read one from the start until a condition holds."""
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from services.common.contract import Topic
 from services.common.settings import KafkaSettings
@@ -33,3 +33,16 @@ async def read_until(
     finally:
         await consumer.stop()
     return values
+
+
+async def produce(
+    settings: KafkaSettings, topic: Topic, records: Iterable[tuple[bytes, bytes]]
+) -> None:
+    """Send (key, value) records one by one, each acknowledged, in order."""
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap_servers, acks="all")
+    await producer.start()
+    try:
+        for key, value in records:
+            await producer.send_and_wait(settings.topic(topic), value, key=key)
+    finally:
+        await producer.stop()

@@ -2,6 +2,7 @@
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,9 +16,16 @@ import httpx
 import pytest
 
 from services.common.settings import KafkaSettings
-from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 T = TypeVar("T")
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
@@ -50,18 +58,8 @@ class ServiceProcess:
             )
 
     def wait_ready(self, timeout: float = 120.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                pytest.fail(f"{self.name} exited with {self.process.returncode}; see {self.log}")
-            try:
-                if httpx.get(f"{self.url}/health/ready", timeout=2.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        pytest.fail(f"{self.name} not ready within {timeout}s; see {self.log}")
+        assert self.process is not None
+        wait_until_ok(f"{self.url}/health/ready", self.process, self.name, self.log, timeout)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 40.0) -> None:
         if self.process is None or self.process.poll() is not None:
@@ -113,6 +111,23 @@ def running_system(kafka: KafkaSettings, redis_url: str) -> Iterator[System]:
     finally:
         for service in system.all():
             service.stop()
+
+
+def wait_until_ok(
+    url: str, process: subprocess.Popen[bytes], name: str, log: Path, timeout: float
+) -> None:
+    """Poll `url` until it answers 200; a process that exited fails the test at once."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{name} exited with {process.returncode}; see {log}")
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    pytest.fail(f"{name} not ready within {timeout}s; see {log}")
 
 
 def wait_for(check: Callable[[], T | None], timeout: float = 60.0, what: str = "condition") -> T:

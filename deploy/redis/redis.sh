@@ -101,16 +101,6 @@ external_ready() {
     fi
 }
 
-as_root() {
-    if [[ "$(id -u)" == 0 ]]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo "$@"
-    else
-        die "redis-server is not installed and installing it needs root (apt-get install redis-server)"
-    fi
-}
-
 ensure_installed() {
     command -v redis-server >/dev/null 2>&1 && command -v redis-cli >/dev/null 2>&1 && return 0
     command -v apt-get >/dev/null 2>&1 || die "redis-server not found and apt-get is not available to install it"

@@ -18,6 +18,7 @@ def create_broker(
     return KafkaBroker(
         settings.bootstrap_servers,
         client_id=client_id,
+        security=settings.security(),
         acks="all",
         enable_idempotence=True,
         # Commit after the handler succeeded only (FastStream's default ACK_FIRST is

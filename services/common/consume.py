@@ -3,6 +3,7 @@
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
@@ -10,6 +11,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel, ValidationError
 
+from services.common import metrics
 from services.common.retry import process_isolating, retry_transient
 
 log = logging.getLogger(__name__)
@@ -27,10 +29,25 @@ class Record(Protocol):
     value: bytes | None
 
 
+class DeadLetterReason(StrEnum):
+    """Why a record was refused: a small fixed set, so it can be a metric label."""
+
+    INVALID_JSON = "invalid_json"
+    UNKNOWN_SCHEMA = "unknown_schema"  # a schema_version this build does not read
+    INVALID_EVENT = "invalid_event"  # JSON, but not the event the topic carries
+    PROCESSING_FAILED = "processing_failed"  # valid, but handling it kept failing
+
+
+# Every reason is reported from the start (at 0), so the first dead letter shows as an increase.
+for _reason in DeadLetterReason:
+    metrics.DLQ_MESSAGES.labels(reason=_reason)
+
+
 @dataclass(frozen=True)
 class Poison:
     record: Record
     error: str
+    reason: DeadLetterReason = DeadLetterReason.INVALID_EVENT
 
 
 async def raw_bodies(message: Any) -> list[bytes]:
@@ -44,6 +61,15 @@ def describe(error: ValidationError) -> str:
     return f"{field}: {first['msg']}"
 
 
+def classify(error: ValidationError) -> DeadLetterReason:
+    errors = error.errors()
+    if errors[0]["type"] == "json_invalid":
+        return DeadLetterReason.INVALID_JSON
+    if any(e["loc"][:1] == ("schema_version",) for e in errors):
+        return DeadLetterReason.UNKNOWN_SCHEMA
+    return DeadLetterReason.INVALID_EVENT
+
+
 def decode_records(
     records: tuple[Record, ...], model: type[M]
 ) -> tuple[list[tuple[Record, M]], list[Poison]]:
@@ -54,7 +80,7 @@ def decode_records(
         try:
             events.append((record, model.model_validate_json(record.value or b"")))
         except ValidationError as error:
-            poison.append(Poison(record, describe(error)))
+            poison.append(Poison(record, describe(error), classify(error)))
     return events, poison
 
 
@@ -68,6 +94,7 @@ async def dead_letter(broker: KafkaBroker, dlq_topic: str, poison: Poison) -> No
             "partition": record.partition,
             "offset": record.offset,
             "error": poison.error,
+            "reason": poison.reason,
         },
     )
     await broker.publish(
@@ -79,8 +106,10 @@ async def dead_letter(broker: KafkaBroker, dlq_topic: str, poison: Poison) -> No
             "dlq.source.partition": str(record.partition),
             "dlq.source.offset": str(record.offset),
             "dlq.error": poison.error[:1000],
+            "dlq.reason": poison.reason.value,
         },
     )
+    metrics.DLQ_MESSAGES.labels(reason=poison.reason).inc()
 
 
 def subscribe_batches(
@@ -120,6 +149,9 @@ def subscribe_batches(
             await handle([event for _, event in items])
 
         async def give_up(item: tuple[Record, M], error: BaseException) -> None:
-            await dead_letter(broker, dlq_topic, Poison(item[0], f"processing failed: {error!r}"))
+            failure = Poison(
+                item[0], f"processing failed: {error!r}", DeadLetterReason.PROCESSING_FAILED
+            )
+            await dead_letter(broker, dlq_topic, failure)
 
         await process_isolating(decoded, handle_items, give_up)

@@ -36,3 +36,11 @@ def comment(tenant: str, comment_id: str) -> str:
 
 def review(tenant: str) -> str:
     return f"review:{tenant}"
+
+
+REVIEW_PATTERN = "review:*"  # every tenant's review queue, for SCAN
+
+
+def review_tenant(key: str) -> str:
+    """The tenant of a `review:{tenant}` key."""
+    return key.removeprefix("review:")

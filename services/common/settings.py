@@ -1,6 +1,12 @@
-"""Settings shared by every service: where Kafka and Redis are."""
+"""Settings shared by every service: where Kafka and Redis are, and how to log in to Kafka."""
 
-from pydantic import Field
+import ssl
+from pathlib import Path
+from typing import Any, Literal
+
+from faststream.kafka.security import parse_security
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -10,6 +16,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.common.contract import ConsumerGroup, Topic
 
+_SASL = {"PLAIN": SASLPlaintext, "SCRAM-SHA-256": SASLScram256, "SCRAM-SHA-512": SASLScram512}
+
 
 class KafkaSettings(BaseSettings):
     """KAFKA_BOOTSTRAP_SERVERS points every service at an existing cluster."""
@@ -18,12 +26,43 @@ class KafkaSettings(BaseSettings):
     bootstrap_servers: str = "127.0.0.1:9092"
     # Prefixes every topic and consumer group, so several environments can share one cluster.
     namespace: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$", max_length=100)
+    # How often each consuming service measures its own consumer lag.
+    lag_interval_seconds: float = Field(default=5.0, gt=0)
+    # An existing cluster's security: SSL and/or SASL (PLAIN or SCRAM), as Kafka names them.
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    sasl_username: str = ""
+    sasl_password: SecretStr = SecretStr("")
+    ssl_cafile: Path | None = None  # the system's CAs when unset
+    ssl_certfile: Path | None = None  # client certificate for mutual TLS
+    ssl_keyfile: Path | None = None
 
     def topic(self, topic: Topic) -> str:
         return f"{self.namespace}{topic}"
 
     def group(self, group: ConsumerGroup) -> str:
         return f"{self.namespace}{group}"
+
+    def security(self) -> BaseSecurity | None:
+        """For FastStream's KafkaBroker; None for a plain connection."""
+        context = self._ssl_context() if self.security_protocol.endswith("SSL") else None
+        if self.security_protocol == "SSL":
+            return BaseSecurity(ssl_context=context, use_ssl=True)
+        if self.security_protocol.startswith("SASL"):
+            sasl = _SASL[self.sasl_mechanism]
+            password = self.sasl_password.get_secret_value()
+            return sasl(self.sasl_username, password, ssl_context=context, use_ssl=bool(context))
+        return None
+
+    def client_options(self) -> dict[str, Any]:
+        """The same security as aiokafka keyword arguments, for the admin and offset clients."""
+        return parse_security(self.security())
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=self.ssl_cafile)
+        if self.ssl_certfile:
+            context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile)
+        return context
 
 
 class RedisSettings(BaseSettings):

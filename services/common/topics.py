@@ -13,7 +13,11 @@ log = logging.getLogger(__name__)
 
 async def ensure_topics(settings: KafkaSettings, replication_factor: int = 1) -> list[str]:
     """Create the missing topics; return the names created. Existing topics are left as they are."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers, client_id="modctl")
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id="modctl",
+        **settings.client_options(),
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

@@ -7,7 +7,9 @@ from fastapi import FastAPI
 
 from services.common.articles import ArticleStore
 from services.common.broker import create_broker
+from services.common.contract import ConsumerGroup, Topic
 from services.common.http import add_operational_routes, redis_check
+from services.common.lag import Subscription, lag_monitor
 from services.moderation.moderator import CacheSettings, Moderator
 from services.moderation.scoring import Engine, load_engine
 from services.moderation.settings import ModerationSettings
@@ -31,8 +33,20 @@ def create_app(settings: ModerationSettings | None = None, engine: Engine | None
         )
         moderator = Moderator(redis, loaded["engine"], settings.policy, caches)
         subscribe_moderation(broker, moderator, ArticleStore(redis), settings)
+        kafka = settings.kafka
+        consumed = [
+            Subscription(
+                kafka.topic(Topic.COMMENTS_SUBMITTED), kafka.group(ConsumerGroup.MODERATION)
+            ),
+            Subscription(
+                kafka.topic(Topic.ARTICLES), kafka.group(ConsumerGroup.MODERATION_ARTICLES)
+            ),
+        ]
         try:
-            async with broker:
+            async with (
+                broker,
+                lag_monitor(kafka, "moderation", consumed),
+            ):
                 await broker.start()
                 yield
         finally:

@@ -46,6 +46,7 @@ class Moderator:
         self.policy = policy
         self._caches = caches
         self._inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+        metrics.report_from_start(engine.name, [*policy.thresholds, "relevance"])
 
     def close(self) -> None:
         self._inference.shutdown(wait=True)
@@ -79,6 +80,7 @@ class Moderator:
         decided_at = utc_now()
         latency = (decided_at - comment.submitted_at).total_seconds()
         metrics.DECISION_SECONDS.observe(max(latency, 0.0))
+        observe_scores(analysis.toxicity, relevance)
         return CommentModerated(
             tenant_id=comment.tenant_id,
             article_id=comment.article_id,
@@ -196,6 +198,13 @@ class Moderator:
                     ex=self._caches.embedding_ttl_seconds,
                 )
             await pipe.execute()
+
+
+def observe_scores(toxicity: LabelScores, relevance: float | None) -> None:
+    for label, score in toxicity.items():
+        metrics.SCORES.labels(label=label).observe(score)
+    if relevance is not None:
+        metrics.SCORES.labels(label="relevance").observe(relevance)
 
 
 def _ref(comment: CommentSubmitted) -> CommentRef:

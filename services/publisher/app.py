@@ -6,8 +6,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from services.common.broker import create_broker
+from services.common.contract import ConsumerGroup, Topic
 from services.common.http import add_operational_routes, install_error_handlers, redis_check
+from services.common.lag import Subscription, lag_monitor
+from services.common.periodic import every
 from services.publisher import routes
+from services.publisher.review_metrics import ReviewGauges
 from services.publisher.settings import PublisherSettings
 from services.publisher.views import CommentViews
 from services.publisher.worker import subscribe_publisher
@@ -19,12 +23,22 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     broker = create_broker(settings.kafka, client_id="publisher")
     redis = settings.redis.client()
     views = CommentViews(redis)
-    subscribe_publisher(broker, views, settings)
+    review = ReviewGauges(views)
+    subscribe_publisher(broker, views, settings, review)
+
+    kafka = settings.kafka
+    consumed = [
+        Subscription(kafka.topic(Topic.COMMENTS_MODERATED), kafka.group(ConsumerGroup.PUBLISHER))
+    ]
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         try:
-            async with broker:
+            async with (
+                broker,
+                lag_monitor(kafka, "publisher", consumed),
+                every("publisher-review-gauges", settings.review_refresh_seconds, review.refresh),
+            ):
                 await broker.start()
                 yield
         finally:

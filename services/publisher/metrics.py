@@ -2,6 +2,9 @@
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from services.common.contract import Verdict
+from services.publisher.views import Outcome
+
 RELEASE_SECONDS = Histogram(
     "comment_release_seconds",
     "From submission to the article feed.",
@@ -13,3 +16,21 @@ OUTCOMES = Counter(
     ["outcome"],
 )
 REVIEW_QUEUE_DEPTH = Gauge("review_queue_depth", "Comments waiting for a moderator.", ["tenant"])
+# A timestamp, not an age: Prometheus computes the age (time() - ...), so it stays right
+# between refreshes. Absent for a tenant whose queue is empty.
+REVIEW_QUEUE_OLDEST = Gauge(
+    "review_queue_oldest_timestamp_seconds",
+    "Submission time of the oldest comment waiting for a moderator (Unix time).",
+    ["tenant"],
+)
+MODERATOR_VERDICTS = Counter(
+    "moderator_verdicts_total",
+    "Moderators' verdicts applied to the views, by verdict.",
+    ["verdict"],
+)
+
+# Every outcome and moderator verdict from 0, so the first one after a start shows as a rise.
+for _outcome in Outcome:
+    OUTCOMES.labels(outcome=_outcome)
+for _verdict in Verdict:
+    MODERATOR_VERDICTS.labels(verdict=_verdict)

@@ -13,3 +13,4 @@ class PublisherSettings(ServiceSettings):
     batch_timeout_ms: int = Field(default=20, ge=1)
     default_tenant: str = "demo"
     page_size: int = Field(default=50, ge=1, le=500)
+    review_refresh_seconds: float = Field(default=15.0, gt=0)  # review queue gauges

@@ -5,7 +5,7 @@ changes nothing. The latest verdict (by decided_at) wins.
 """
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
@@ -137,6 +137,18 @@ class CommentViews:
 
     async def review_depth(self, tenant: str) -> int:
         return int(await self._redis.zcard(redis_keys.review(tenant)))
+
+    async def review_oldest(self, tenant: str) -> datetime | None:
+        """When the oldest comment waiting for a moderator was submitted; None if none waits."""
+        rows: list[tuple[bytes, float]] = await self._redis.zrange(  # type: ignore[assignment]
+            redis_keys.review(tenant), 0, 0, withscores=True
+        )
+        return datetime.fromtimestamp(rows[0][1] / 1_000_000, UTC) if rows else None
+
+    async def review_tenants(self) -> set[str]:
+        """Tenants with comments waiting for a moderator."""
+        keys = self._redis.scan_iter(match=redis_keys.REVIEW_PATTERN, count=500)
+        return {redis_keys.review_tenant(k.decode()) async for k in keys}
 
 
 def verdict_status(state: CommentState) -> str:

@@ -18,6 +18,7 @@ from services.common.contract import (
 )
 from services.common.retry import retry_transient
 from services.publisher import metrics
+from services.publisher.review_metrics import ReviewGauges
 from services.publisher.settings import PublisherSettings
 from services.publisher.views import CommentViews, Outcome
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 def subscribe_publisher(
-    broker: KafkaBroker, views: CommentViews, settings: PublisherSettings
+    broker: KafkaBroker, views: CommentViews, settings: PublisherSettings, review: ReviewGauges
 ) -> None:
     kafka = settings.kafka
     dlq, published = kafka.topic(Topic.COMMENTS_DLQ), kafka.topic(Topic.FEED_PUBLISHED)
@@ -37,8 +38,7 @@ def subscribe_publisher(
             record(decision, outcome)
             tenants.add(decision.tenant_id)
         await announce_releases(broker, published, views, decisions)
-        for tenant in tenants:
-            metrics.REVIEW_QUEUE_DEPTH.labels(tenant=tenant).set(await views.review_depth(tenant))
+        await review.update(tenants)
 
     subscribe_batches(
         broker,
@@ -87,6 +87,8 @@ async def announce_releases(
 
 def record(decision: CommentModerated, outcome: Outcome) -> None:
     metrics.OUTCOMES.labels(outcome=outcome).inc()
+    if decision.decided_by != "system" and outcome not in (Outcome.DUPLICATE, Outcome.STALE):
+        metrics.MODERATOR_VERDICTS.labels(verdict=decision.verdict).inc()
     if outcome is Outcome.RELEASED:
         metrics.RELEASE_SECONDS.observe(
             max((utc_now() - decision.submitted_at).total_seconds(), 0.0)

@@ -5,25 +5,14 @@ import json
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
 from services.common.contract import Topic
 from tests.conftest import make_comment, unique
+from tests.kafka_helpers import produce
 from tests.processes import System, wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
-
-
-async def produce(system: System, values: list[tuple[bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=system.kafka.bootstrap_servers, acks="all")
-    await producer.start()
-    try:
-        for key, value in values:
-            await producer.send_and_wait(
-                system.kafka.topic(Topic.COMMENTS_SUBMITTED), value, key=key
-            )
-    finally:
-        await producer.stop()
 
 
 async def dead_letters(system: System, keys: set[bytes]) -> dict[bytes, dict[str, str]]:
@@ -60,7 +49,9 @@ def test_poison_is_dead_lettered_and_good_comments_still_flow(system: System) ->
     }
     asyncio.run(
         produce(
-            system, [*poison.items(), (good.comment_id.encode(), good.model_dump_json().encode())]
+            system.kafka,
+            Topic.COMMENTS_SUBMITTED,
+            [*poison.items(), (good.comment_id.encode(), good.model_dump_json().encode())],
         )
     )
 
@@ -79,3 +70,5 @@ def test_poison_is_dead_lettered_and_good_comments_still_flow(system: System) ->
     errors = [headers[k]["dlq.error"] for k in poison]
     assert "Invalid JSON" in errors[0]
     assert "schema_version" in errors[2]
+    reasons = [headers[k]["dlq.reason"] for k in poison]
+    assert reasons == ["invalid_json", "invalid_event", "unknown_schema"]
