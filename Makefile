@@ -31,6 +31,7 @@ down: install
 infra: install
 	bash deploy/kafka/kafka.sh start
 	bash deploy/redis/redis.sh start
+	bash deploy/desk/install-browser.sh
 	$(BIN)/modctl topics
 
 ## the full suite, against a real Kafka and Redis

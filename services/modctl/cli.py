@@ -5,10 +5,10 @@ import sys
 
 import httpx
 
-from services.modctl.commands import score, seed, system
+from services.modctl.commands import moderators, score, seed, system
 
 # Each command module adds its subcommands; a new module is one more entry here.
-COMMAND_MODULES = (system, seed, score)
+COMMAND_MODULES = (system, seed, score, moderators)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,5 +1,6 @@
 """The publisher: applies verdicts to the feeds and review queues, and serves them over HTTP."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -8,7 +9,8 @@ from redis.asyncio import Redis
 
 from services.common.broker import create_broker
 from services.common.http import add_operational_routes, install_error_handlers, redis_check
-from services.publisher import routes
+from services.publisher import policies, routes
+from services.publisher.desk.web import install_desk, send_decisions
 from services.publisher.settings import PublisherSettings
 from services.publisher.views import CommentViews
 from services.publisher.worker import subscribe_publisher
@@ -20,14 +22,20 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     broker = create_broker(settings.kafka, client_id="publisher")
     redis = Redis.from_url(settings.redis.url)
     views = CommentViews(redis)
-    subscribe_publisher(broker, views, settings)
+    subscribe_publisher(broker, views, settings, redis)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
         try:
             async with broker:
                 await broker.start()
-                yield
+                sender = asyncio.create_task(send_decisions(desk, broker, settings, stop))
+                try:
+                    yield
+                finally:
+                    stop.set()
+                    await sender
         finally:
             await redis.aclose()
 
@@ -36,6 +44,8 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     app.state.redis = redis
     app.state.views = views
     app.include_router(routes.router)
+    app.include_router(policies.router)
+    desk = install_desk(app, redis, views, settings)
     install_error_handlers(app)
 
     async def kafka_ready() -> bool:

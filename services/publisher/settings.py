@@ -13,3 +13,8 @@ class PublisherSettings(ServiceSettings):
     batch_timeout_ms: int = Field(default=20, ge=1)
     default_tenant: str = "demo"
     page_size: int = Field(default=50, ge=1, le=500)
+    # The desk: how long a moderator may undo a decision before it is published, how long a
+    # sign-in lasts, and whether cookies are Secure (set it behind HTTPS).
+    desk_undo_seconds: float = Field(default=5.0, ge=0.0, le=60.0)
+    desk_session_hours: float = Field(default=12.0, gt=0.0, le=24 * 30)
+    desk_secure_cookies: bool = False

@@ -30,16 +30,27 @@ class CommentState(BaseModel):
     released_at: datetime | None = None
 
 
-# KEYS: comment, feed, review. ARGV: decided_us, verdict, decision json, order score, member,
-# released_at (iso).
+# KEYS: comment, feed, review, approved queue, rejected queue, history, author counts,
+# author comments. ARGV: decided_us, verdict, decision json, order score, member, released_at.
+# The author's counts move from the comment's previous verdict to the new one, so they are
+# always the counts of current verdicts, and replaying the topic rebuilds them.
 _APPLY = """
 local current = tonumber(redis.call('HGET', KEYS[1], 'decided_us') or '-1')
 local decided = tonumber(ARGV[1])
+redis.call('ZADD', KEYS[6], ARGV[1], ARGV[3])
 if current > decided then return 'stale' end
 if current == decided then return 'duplicate' end
-redis.call('HSET', KEYS[1], 'decided_us', ARGV[1], 'decision', ARGV[3])
+local previous = redis.call('HGET', KEYS[1], 'verdict')
+if previous then redis.call('HINCRBY', KEYS[7], previous, -1) end
+redis.call('HINCRBY', KEYS[7], ARGV[2], 1)
+redis.call('ZADD', KEYS[8], ARGV[4], ARGV[5])
+redis.call('ZREMRANGEBYRANK', KEYS[8], 0, -201)
+redis.call('HSET', KEYS[1], 'decided_us', ARGV[1], 'decision', ARGV[3], 'verdict', ARGV[2])
+redis.call('ZREM', KEYS[4], ARGV[5])
+redis.call('ZREM', KEYS[5], ARGV[5])
 if ARGV[2] == 'approved' then
   redis.call('ZREM', KEYS[3], ARGV[5])
+  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
   if redis.call('ZADD', KEYS[2], 'NX', ARGV[4], ARGV[5]) == 1 then
     redis.call('HSET', KEYS[1], 'released_at', ARGV[6])
     return 'released'
@@ -53,6 +64,7 @@ if ARGV[2] == 'review' then
   return 'held'
 end
 redis.call('ZREM', KEYS[3], ARGV[5])
+redis.call('ZADD', KEYS[5], ARGV[4], ARGV[5])
 return 'rejected'
 """
 
@@ -69,10 +81,16 @@ class CommentViews:
 
     async def apply(self, decision: CommentModerated, released_at: datetime) -> Outcome:
         tenant, comment_id = decision.tenant_id, decision.comment_id
+        author = decision.comment.author.id
         keys = [
             redis_keys.comment(tenant, comment_id),
             redis_keys.feed(tenant, decision.article_id),
             redis_keys.review(tenant),
+            redis_keys.queue(tenant, Verdict.APPROVED),
+            redis_keys.queue(tenant, Verdict.REJECTED),
+            redis_keys.history(tenant, comment_id),
+            redis_keys.author(tenant, author),
+            redis_keys.author_comments(tenant, author),
         ]
         decided_us = int(decision.decided_at.timestamp() * 1_000_000)
         args = [
@@ -115,6 +133,11 @@ class CommentViews:
 
     async def review_depth(self, tenant: str) -> int:
         return int(await self._redis.zcard(redis_keys.review(tenant)))
+
+    async def history(self, tenant: str, comment_id: str) -> list[CommentModerated]:
+        """Every verdict the comment received, machine and human, oldest first."""
+        raw: list[bytes] = await self._redis.zrange(redis_keys.history(tenant, comment_id), 0, -1)  # type: ignore[assignment]  # no withscores: members only
+        return [CommentModerated.model_validate_json(entry) for entry in raw]
 
 
 def verdict_status(state: CommentState) -> str:

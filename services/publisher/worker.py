@@ -4,6 +4,7 @@ import asyncio
 import logging
 
 from faststream.kafka import KafkaBroker
+from redis.asyncio import Redis
 
 from services.common.consume import subscribe_batches
 from services.common.contract import (
@@ -16,6 +17,7 @@ from services.common.contract import (
     utc_now,
 )
 from services.publisher import metrics
+from services.publisher.desk import events
 from services.publisher.settings import PublisherSettings
 from services.publisher.views import CommentViews, Outcome
 
@@ -23,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def subscribe_publisher(
-    broker: KafkaBroker, views: CommentViews, settings: PublisherSettings
+    broker: KafkaBroker, views: CommentViews, settings: PublisherSettings, redis: Redis
 ) -> None:
     kafka = settings.kafka
     dlq, published = kafka.topic(Topic.COMMENTS_DLQ), kafka.topic(Topic.FEED_PUBLISHED)
@@ -35,6 +37,8 @@ def subscribe_publisher(
             outcome = await views.apply(decision, released_at=utc_now())
             record(decision, outcome)
             tenants.add(decision.tenant_id)
+            if outcome not in (Outcome.DUPLICATE, Outcome.STALE):
+                await events.verdict_applied(redis, decision, outcome)
         for tenant in tenants:
             metrics.REVIEW_QUEUE_DEPTH.labels(tenant=tenant).set(await views.review_depth(tenant))
 
