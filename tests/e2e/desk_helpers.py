@@ -2,10 +2,11 @@
 
 import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 from redis.asyncio import Redis
@@ -15,6 +16,7 @@ from tests.conftest import unique
 from tests.e2e.conftest import System, wait_for
 
 PASSWORD = "correct horse battery"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,14 @@ def add_moderator(redis_url: str, tenant: str, *, admin: bool = True) -> Moderat
             await AccountStore(redis).add(username, PASSWORD, [tenant], admin=admin)
 
     username = unique("mod")
-    asyncio.run(add())
+    run_async(add())
     return Moderator(username, PASSWORD, tenant)
+
+
+def run_async(work: Coroutine[Any, Any, T]) -> T:
+    """Run `work` on a thread of its own: Playwright's sync API keeps a loop on this one."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, work).result()
 
 
 @contextmanager
