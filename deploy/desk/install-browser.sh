@@ -17,17 +17,13 @@ if [[ -x "$BROWSER" ]]; then
     exit 0
 fi
 command -v apt-get >/dev/null 2>&1 || die "$BROWSER not found and apt-get is not available (install chromium)"
-as_root() {
-    if [[ "$(id -u)" == 0 ]]; then
-        "$@"
-    elif command -v sudo >/dev/null 2>&1; then
-        sudo "$@"
-    else
-        die "installing chromium needs root (apt-get install chromium)"
-    fi
-}
+SUDO=()
+if [[ "$(id -u)" != 0 ]]; then
+    command -v sudo >/dev/null 2>&1 || die "installing chromium needs root (apt-get install chromium)"
+    SUDO=(sudo)
+fi
 info "installing chromium with apt-get ..."
-as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
-as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium >/dev/null
 [[ -x "$BROWSER" ]] || die "$BROWSER is still missing after apt-get install"
 info "installed $("$BROWSER" --version 2>/dev/null || echo chromium)"

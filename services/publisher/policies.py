@@ -145,14 +145,6 @@ async def comment_history(
 
 async def _history(views: CommentViews, tenant: str, comment_id: str) -> list[HistoryEntry]:
     return [
-        HistoryEntry(
-            verdict=d.verdict,
-            decided_by=d.decided_by,
-            decided_at=d.decided_at,
-            reasons=d.reasons,
-            scores=d.scores,
-            engine=d.engine,
-            model_version=d.model_version,
-        )
+        HistoryEntry.model_validate(d, from_attributes=True)
         for d in await views.history(tenant, comment_id)
     ]
