@@ -36,7 +36,7 @@ class Match:
 @dataclass(frozen=True)
 class Normalised:
     text: str
-    origin: tuple[int, ...]  # for each character of `text`, its index in the original
+    origin: Sequence[int]  # for each character of `text`, its index in the original
 
     def span(self, start: int, end: int) -> tuple[int, int]:
         return self.origin[start], self.origin[end - 1] + 1
@@ -44,6 +44,8 @@ class Normalised:
 
 def normalise(text: str) -> Normalised:
     """Case-folded, accents and invisible characters dropped, leetspeak read as letters."""
+    if text.isascii():  # most comments: one character for one, no accents or invisibles
+        return Normalised(text.lower().translate(_LEET), range(len(text)))
     chars: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(text):
@@ -79,9 +81,29 @@ def check_entry(entry: str) -> str | None:
     return None
 
 
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Matcher:
+    """Single words are looked up token by token (a list of thousands costs one pass);
+    phrases and `re:` entries are searched as regular expressions."""
+
+    words: dict[str, str]  # normalised word -> entry
+    patterns: tuple[tuple[str, re.Pattern[str]], ...]
+
+
 @lru_cache(maxsize=256)
-def _compiled(entries: tuple[str, ...]) -> tuple[tuple[str, re.Pattern[str]], ...]:
-    return tuple((entry, re.compile(entry_pattern(entry))) for entry in entries)
+def matcher(entries: tuple[str, ...]) -> Matcher:
+    words: dict[str, str] = {}
+    patterns = []
+    for entry in entries:
+        plain = normalise(entry).text.strip()
+        if not entry.startswith(REGEX_PREFIX) and _WORD.fullmatch(plain):
+            words.setdefault(plain, entry)
+        else:
+            patterns.append((entry, re.compile(entry_pattern(entry))))
+    return Matcher(words, tuple(patterns))
 
 
 def find_terms(text: str, entries: Sequence[str], limit: int = 20) -> list[Match]:
@@ -89,13 +111,20 @@ def find_terms(text: str, entries: Sequence[str], limit: int = 20) -> list[Match
     if not entries or not text:
         return []
     norm = normalise(text)
-    found: list[Match] = []
-    for entry, pattern in _compiled(tuple(entries)):
-        for hit in pattern.finditer(norm.text):
-            if hit.end() == hit.start():
-                continue
-            start, end = norm.span(hit.start(), hit.end())
-            found.append(Match(entry, start, end, text[start:end]))
+    found_at: list[tuple[str, int, int]] = []
+    compiled = matcher(tuple(entries))
+    if compiled.words:
+        for token in _WORD.finditer(norm.text):
+            entry = compiled.words.get(token.group())
+            if entry is not None:
+                found_at.append((entry, token.start(), token.end()))
+    for entry, pattern in compiled.patterns:
+        found_at += [(entry, hit.start(), hit.end()) for hit in pattern.finditer(norm.text)]
+    found = []
+    for entry, start, end in found_at:
+        if end > start:
+            first, last = norm.span(start, end)
+            found.append(Match(entry, first, last, text[first:last]))
     found.sort(key=lambda m: (m.start, m.end))
     return found[:limit]
 

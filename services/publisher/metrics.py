@@ -13,3 +13,8 @@ OUTCOMES = Counter(
     ["outcome"],
 )
 REVIEW_QUEUE_DEPTH = Gauge("review_queue_depth", "Comments waiting for a moderator.", ["tenant"])
+DESK_DECISIONS = Counter(
+    "desk_decisions_total",
+    "Moderator decisions on the desk, by action (approve, reject, undo).",
+    ["action"],
+)

@@ -19,6 +19,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 
 from services.common.contract import Identifier, utc_now
+from services.publisher import metrics
 from services.publisher.desk import audit, events
 from services.publisher.desk.audit import AuditEntry
 from services.publisher.desk.auth import (
@@ -268,8 +269,9 @@ async def decide(request: Request, state: DeskDep, signed: ActionUser) -> Respon
     signed.require_tenant(decision.tenant)
     if decision.action is Action.REJECT and decision.category not in REJECT_CATEGORIES:
         raise HTTPException(422, detail="category: choose one of the listed reasons to reject")
-    states = await state.desk.items(decision.tenant, decision.comment_ids)
-    if len(states) != len(set(decision.comment_ids)):
+    wanted = list(dict.fromkeys(decision.comment_ids))
+    states = await state.desk.items(decision.tenant, wanted)
+    if len(states) != len(wanted):
         raise HTTPException(404, detail="some of these comments have no verdict yet")
     now = utc_now()
     verdicts = [
@@ -281,6 +283,7 @@ async def decide(request: Request, state: DeskDep, signed: ActionUser) -> Respon
     due_ms = int((time.time() + state.settings.desk_undo_seconds) * 1000)
     await state.pending.schedule(verdicts, due_ms)
     ids = [v.comment_id for v in verdicts]
+    metrics.DESK_DECISIONS.labels(action=decision.action).inc(len(ids))
     await audit.record(
         state.redis,
         decision.tenant,
@@ -319,6 +322,7 @@ async def undo(request: Request, state: DeskDep, signed: ActionUser) -> dict[str
     body = UndoRequest.model_validate(await _payload(request))
     signed.require_tenant(body.tenant)
     undone = await state.pending.undo(body.tenant, body.comment_ids)
+    metrics.DESK_DECISIONS.labels(action="undo").inc(len(undone))
     if undone:
         await audit.record(
             state.redis,
