@@ -31,6 +31,7 @@ down: install
 infra: install ops-tools
 	bash deploy/kafka/kafka.sh start
 	bash deploy/redis/redis.sh start
+	bash deploy/desk/install-browser.sh
 	$(BIN)/modctl topics
 
 ## prometheus, promtool and docker-compose, which tests/ops run (apt-get, when missing)

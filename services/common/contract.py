@@ -101,7 +101,8 @@ class CommentSubmitted(Event):
 
 
 class Reason(BaseModel):
-    """Why a verdict was reached: the rule, and for score rules the label, score and threshold."""
+    """Why a verdict was reached: the rule (`code`), and for score rules the label, score and
+    threshold; for word and link rules the matched `span` of the body, so it can be highlighted."""
 
     model_config = ConfigDict(frozen=True, extra="ignore")
     code: str
@@ -109,6 +110,9 @@ class Reason(BaseModel):
     score: float | None = None
     threshold: float | None = None
     detail: str | None = None
+    span: tuple[int, int] | None = Field(
+        default=None, description="[start, end) of the match in the comment body, in characters"
+    )
 
 
 class Scores(BaseModel):

@@ -44,3 +44,75 @@ REVIEW_PATTERN = "review:*"  # every tenant's review queue, for SCAN
 def review_tenant(key: str) -> str:
     """The tenant of a `review:{tenant}` key."""
     return key.removeprefix("review:")
+
+
+def queue(tenant: str, status: str) -> str:
+    """Decided comments by status (`approved`, `rejected`), newest decision last; held ones are
+    in `review(tenant)`."""
+    return f"queue:{tenant}:{status}"
+
+
+def history(tenant: str, comment_id: str) -> str:
+    """Every verdict a comment received, machine and human, by decision time."""
+    return f"history:{tenant}:{comment_id}"
+
+
+def author(tenant: str, author_id: str) -> str:
+    """An author's comment counts by current verdict (`approved`, `review`, `rejected`)."""
+    return f"author:{tenant}:{author_id}"
+
+
+def author_comments(tenant: str, author_id: str) -> str:
+    return f"author-comments:{tenant}:{author_id}"
+
+
+def repeats(tenant: str, author_id: str, digest: str) -> str:
+    """The comment ids by which an author posted one text (a set, so redelivery counts once)."""
+    return f"repeat:{tenant}:{author_id}:{digest}"
+
+
+def policy(tenant: str) -> str:
+    """A hash: `tenant`, `section:{name}` and `article:{id}` -> policy JSON."""
+    return f"policy:{tenant}"
+
+
+def policy_changes(tenant: str) -> str:
+    return f"policy-changes:{tenant}"
+
+
+def audit(tenant: str) -> str:
+    """Every moderator action on the tenant's comments, newest first."""
+    return f"audit:{tenant}"
+
+
+def desk_events(tenant: str) -> str:
+    """Pub/sub channel: queue changes the desk shows live."""
+    return f"desk-events:{tenant}"
+
+
+def moderator(username: str) -> str:
+    return f"moderator:{username}"
+
+
+def moderators() -> str:
+    return "moderators"
+
+
+def session(token_digest: str) -> str:
+    return f"session:{token_digest}"
+
+
+def pending_decisions() -> str:
+    """Moderator decisions waiting out their undo window, all tenants: a sorted set by due time
+    of `{tenant}/{comment_id}`; the decisions are in `pending_decision_bodies(tenant)`."""
+    return "desk-pending"
+
+
+def pending_decision_bodies(tenant: str) -> str:
+    """The tenant's decisions in their undo window: comment id -> decision JSON."""
+    return f"desk-pending:{tenant}"
+
+
+def as_text(value: bytes | str) -> str:
+    """Keys and fields read back from Redis (bytes, as clients here don't decode responses)."""
+    return value.decode() if isinstance(value, bytes) else value

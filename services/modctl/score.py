@@ -40,7 +40,7 @@ def score_requests(
     for i, request in enumerate(requests):
         analysis = analyses[i]
         relevance = cosine(analysis.embedding, vectors[i]) if i in vectors else None
-        verdict, reasons = decide(policy, analysis.toxicity, relevance)
+        verdict, reasons = decide(policy, analysis.toxicity, relevance, request.text)
         results.append(
             ScoreResult(
                 id=request.id,

@@ -1,5 +1,8 @@
 """A batch of comments -> verdicts: decision cache, score cache, inference, relevance, policy.
 
+The policy is the tenant's effective one (section and article overrides applied), read from
+Redis at most every few seconds; repeated posts and author history come from Redis too.
+
 No Kafka in here. Inference runs on one worker thread so the event loop keeps serving Kafka
 heartbeats and HTTP probes while the model works.
 """
@@ -25,7 +28,8 @@ from services.common.contract import (
 )
 from services.moderation import metrics
 from services.moderation.analysis import Analysis, ArticleRef, article_chunks, cosine, run_engine
-from services.moderation.policy import Policy, decide
+from services.moderation.policy import Context, Policy, decide
+from services.moderation.policy_store import PolicyStore
 from services.moderation.scoring import Engine, LabelScores, Vectors
 
 CommentRef = tuple[str, str]  # (tenant, comment_id)
@@ -36,6 +40,7 @@ class CacheSettings:
     decision_ttl_seconds: int
     score_ttl_seconds: int
     embedding_ttl_seconds: int
+    policy_cache_seconds: float = 2.0
 
 
 class Moderator:
@@ -43,7 +48,7 @@ class Moderator:
         self._redis = redis
         self._engine = engine
         self._articles = ArticleStore(redis)
-        self.policy = policy
+        self.policies = PolicyStore(redis, policy, caches.policy_cache_seconds)
         self._caches = caches
         self._inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
         metrics.report_from_start(engine.name, [*policy.thresholds, "relevance"])
@@ -58,25 +63,61 @@ class Moderator:
         if fresh:
             articles = await self._articles.get_many([(c.tenant_id, c.article_id) for c in fresh])
             analyses, article_vectors = await self._analyse(fresh, articles)
+            policies = await self._policies(fresh, articles)
+            contexts = await self._contexts(fresh, policies)
             new = [
                 self._decide(
                     c,
                     analyses[redis_keys.text_hash(c.body)],
                     article_vectors.get((c.tenant_id, c.article_id)),
+                    policy,
+                    context,
                 )
-                for c in fresh
+                for c, policy, context in zip(fresh, policies, contexts, strict=True)
             ]
             await self._remember(new)
             decided.update({(d.tenant_id, d.comment_id): d for d in new})
         return [decided[_ref(c)] for c in comments]
 
+    async def _policies(
+        self, comments: Sequence[CommentSubmitted], articles: dict[ArticleRef, ArticleUpserted]
+    ) -> list[Policy]:
+        found = []
+        for c in comments:
+            article = articles.get((c.tenant_id, c.article_id))
+            document = await self.policies.cached(c.tenant_id)
+            found.append(document.effective(article.section if article else None, c.article_id))
+        return found
+
+    async def _contexts(
+        self, comments: Sequence[CommentSubmitted], policies: Sequence[Policy]
+    ) -> list[Context]:
+        """Repeats are counted as a set of comment ids, so a redelivered comment counts once."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for c, policy in zip(comments, policies, strict=True):
+                key = redis_keys.repeats(c.tenant_id, c.author.id, redis_keys.text_hash(c.body))
+                pipe.sadd(key, c.comment_id)
+                pipe.expire(key, policy.repeat_window_seconds)
+                pipe.scard(key)
+                pipe.hget(redis_keys.author(c.tenant_id, c.author.id), "approved")
+            raw = await pipe.execute()
+        return [
+            Context(repeats=int(raw[i * 4 + 2]) - 1, author_approved=int(raw[i * 4 + 3] or 0))
+            for i in range(len(comments))
+        ]
+
     def _decide(
-        self, comment: CommentSubmitted, analysis: Analysis, article_vector: Vectors | None
+        self,
+        comment: CommentSubmitted,
+        analysis: Analysis,
+        article_vector: Vectors | None,
+        policy: Policy,
+        context: Context,
     ) -> CommentModerated:
         relevance = None
         if article_vector is not None:
             relevance = cosine(analysis.embedding, article_vector)
-        verdict, reasons = decide(self.policy, analysis.toxicity, relevance)
+        verdict, reasons = decide(policy, analysis.toxicity, relevance, comment.body, context)
         decided_at = utc_now()
         latency = (decided_at - comment.submitted_at).total_seconds()
         metrics.DECISION_SECONDS.observe(max(latency, 0.0))

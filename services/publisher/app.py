@@ -1,5 +1,6 @@
 """The publisher: applies verdicts to the feeds and review queues, and serves them over HTTP."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -10,7 +11,8 @@ from services.common.contract import ConsumerGroup, Topic
 from services.common.http import add_operational_routes, install_error_handlers, redis_check
 from services.common.lag import Subscription, lag_monitor
 from services.common.periodic import every
-from services.publisher import routes
+from services.publisher import policies, routes
+from services.publisher.desk.web import install_desk, send_decisions
 from services.publisher.review_metrics import ReviewGauges
 from services.publisher.settings import PublisherSettings
 from services.publisher.views import CommentViews
@@ -24,7 +26,7 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     redis = settings.redis.client()
     views = CommentViews(redis)
     review = ReviewGauges(views)
-    subscribe_publisher(broker, views, settings, review)
+    subscribe_publisher(broker, views, settings, review, redis)
 
     kafka = settings.kafka
     consumed = [
@@ -33,6 +35,7 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
         try:
             async with (
                 broker,
@@ -40,7 +43,12 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
                 every("publisher-review-gauges", settings.review_refresh_seconds, review.refresh),
             ):
                 await broker.start()
-                yield
+                sender = asyncio.create_task(send_decisions(desk, broker, settings, stop))
+                try:
+                    yield
+                finally:
+                    stop.set()
+                    await sender
         finally:
             await redis.aclose()
 
@@ -49,6 +57,8 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     app.state.redis = redis
     app.state.views = views
     app.include_router(routes.router)
+    app.include_router(policies.router)
+    desk = install_desk(app, redis, views, settings)
     install_error_handlers(app)
 
     async def kafka_ready() -> bool:

@@ -34,3 +34,8 @@ for _outcome in Outcome:
     OUTCOMES.labels(outcome=_outcome)
 for _verdict in Verdict:
     MODERATOR_VERDICTS.labels(verdict=_verdict)
+DESK_DECISIONS = Counter(
+    "desk_decisions_total",
+    "Moderator decisions on the desk, by action (approve, reject, undo).",
+    ["action"],
+)

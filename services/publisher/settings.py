@@ -14,3 +14,8 @@ class PublisherSettings(ServiceSettings):
     default_tenant: str = "demo"
     page_size: int = Field(default=50, ge=1, le=500)
     review_refresh_seconds: float = Field(default=15.0, gt=0)  # review queue gauges
+    # The desk: how long a moderator may undo a decision before it is published, how long a
+    # sign-in lasts, and whether cookies are Secure (set it behind HTTPS).
+    desk_undo_seconds: float = Field(default=5.0, ge=0.0, le=60.0)
+    desk_session_hours: float = Field(default=12.0, gt=0.0, le=24 * 30)
+    desk_secure_cookies: bool = False

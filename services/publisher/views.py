@@ -30,17 +30,29 @@ class CommentState(BaseModel):
     released_at: datetime | None = None
 
 
-# KEYS: comment, feed, review. ARGV: decided_us, verdict, decision json, order score, member,
-# released_at (iso). `released_us` names the verdict that put the comment in its feed, and
-# `announced_us` the one whose release was announced on feed.published.
+# KEYS: comment, feed, review, approved queue, rejected queue, history, author counts,
+# author comments. ARGV: decided_us, verdict, decision json, order score, member, released_at.
+# The author's counts move from the comment's previous verdict to the new one, so they are
+# always the counts of current verdicts, and replaying the topic rebuilds them.
+# `released_us` names the verdict that put the comment in its feed, and `announced_us` the one
+# whose release was announced on feed.published.
 _APPLY = """
 local current = tonumber(redis.call('HGET', KEYS[1], 'decided_us') or '-1')
 local decided = tonumber(ARGV[1])
+redis.call('ZADD', KEYS[6], ARGV[1], ARGV[3])
 if current > decided then return 'stale' end
 if current == decided then return 'duplicate' end
-redis.call('HSET', KEYS[1], 'decided_us', ARGV[1], 'decision', ARGV[3])
+local previous = redis.call('HGET', KEYS[1], 'verdict')
+if previous then redis.call('HINCRBY', KEYS[7], previous, -1) end
+redis.call('HINCRBY', KEYS[7], ARGV[2], 1)
+redis.call('ZADD', KEYS[8], ARGV[4], ARGV[5])
+redis.call('ZREMRANGEBYRANK', KEYS[8], 0, -201)
+redis.call('HSET', KEYS[1], 'decided_us', ARGV[1], 'decision', ARGV[3], 'verdict', ARGV[2])
+redis.call('ZREM', KEYS[4], ARGV[5])
+redis.call('ZREM', KEYS[5], ARGV[5])
 if ARGV[2] == 'approved' then
   redis.call('ZREM', KEYS[3], ARGV[5])
+  redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
   if redis.call('ZADD', KEYS[2], 'NX', ARGV[4], ARGV[5]) == 1 then
     redis.call('HSET', KEYS[1], 'released_at', ARGV[6], 'released_us', ARGV[1])
     return 'released'
@@ -54,6 +66,7 @@ if ARGV[2] == 'review' then
   return 'held'
 end
 redis.call('ZREM', KEYS[3], ARGV[5])
+redis.call('ZADD', KEYS[5], ARGV[4], ARGV[5])
 return 'rejected'
 """
 
@@ -76,10 +89,16 @@ class CommentViews:
     async def apply(self, decision: CommentModerated, released_at: datetime) -> Outcome:
         """Apply one verdict; `released_at` is the verdict's time, so a rebuild reproduces it."""
         tenant, comment_id = decision.tenant_id, decision.comment_id
+        author = decision.comment.author.id
         keys = [
             redis_keys.comment(tenant, comment_id),
             redis_keys.feed(tenant, decision.article_id),
             redis_keys.review(tenant),
+            redis_keys.queue(tenant, Verdict.APPROVED),
+            redis_keys.queue(tenant, Verdict.REJECTED),
+            redis_keys.history(tenant, comment_id),
+            redis_keys.author(tenant, author),
+            redis_keys.author_comments(tenant, author),
         ]
         decided_us = int(decision.decided_at.timestamp() * 1_000_000)
         args = [
@@ -149,6 +168,11 @@ class CommentViews:
         """Tenants with comments waiting for a moderator."""
         keys = self._redis.scan_iter(match=redis_keys.REVIEW_PATTERN, count=500)
         return {redis_keys.review_tenant(k.decode()) async for k in keys}
+
+    async def history(self, tenant: str, comment_id: str) -> list[CommentModerated]:
+        """Every verdict the comment received, machine and human, oldest first."""
+        raw: list[bytes] = await self._redis.zrange(redis_keys.history(tenant, comment_id), 0, -1)  # type: ignore[assignment]  # no withscores: members only
+        return [CommentModerated.model_validate_json(entry) for entry in raw]
 
 
 def verdict_status(state: CommentState) -> str:

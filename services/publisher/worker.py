@@ -5,6 +5,7 @@ import logging
 from functools import partial
 
 from faststream.kafka import KafkaBroker
+from redis.asyncio import Redis
 
 from services.common.consume import subscribe_batches
 from services.common.contract import (
@@ -18,6 +19,7 @@ from services.common.contract import (
 )
 from services.common.retry import retry_transient
 from services.publisher import metrics
+from services.publisher.desk import events
 from services.publisher.review_metrics import ReviewGauges
 from services.publisher.settings import PublisherSettings
 from services.publisher.views import CommentViews, Outcome
@@ -26,7 +28,11 @@ log = logging.getLogger(__name__)
 
 
 def subscribe_publisher(
-    broker: KafkaBroker, views: CommentViews, settings: PublisherSettings, review: ReviewGauges
+    broker: KafkaBroker,
+    views: CommentViews,
+    settings: PublisherSettings,
+    review: ReviewGauges,
+    redis: Redis,
 ) -> None:
     kafka = settings.kafka
     dlq, published = kafka.topic(Topic.COMMENTS_DLQ), kafka.topic(Topic.FEED_PUBLISHED)
@@ -37,6 +43,8 @@ def subscribe_publisher(
             outcome = await views.apply(decision, released_at=decision.decided_at)
             record(decision, outcome)
             tenants.add(decision.tenant_id)
+            if outcome not in (Outcome.DUPLICATE, Outcome.STALE):
+                await events.verdict_applied(redis, decision, outcome)
         await announce_releases(broker, published, views, decisions)
         await review.update(tenants)
 

@@ -14,9 +14,12 @@ import httpx
 from services.common.settings import KafkaSettings
 from services.common.topics import ensure_topics
 from services.modctl import processes
-from services.modctl.seed import load_seed, parse_seed
+from services.modctl.demo_desk import DEMO_MODERATOR, prepare_demo_desk
+from services.modctl.seed import comment_id, load_seed, parse_seed
 
 DEMO_FILE = processes.ROOT / "examples" / "demo" / "000_c2484b3214b686ee.txt"
+# The second article's comments include off-topic, abusive and link examples for the desk.
+DEMO_FILES = (DEMO_FILE, processes.ROOT / "examples" / "demo" / "001_city_budget.txt")
 DEMO_TENANT = "demo"
 
 
@@ -60,9 +63,7 @@ def start_all() -> list[str]:
 
 def cmd_up(args: argparse.Namespace) -> int:
     start_all()
-    if args.seed:
-        seed_demo()
-    print_urls()
+    print_urls(seed_demo() if args.seed else None)
     return 0
 
 
@@ -74,9 +75,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         started = start_all()
-        seed_demo()
+        password = seed_demo()
         print(f"ready in {time.monotonic() - began:.1f}s; Ctrl-C stops everything started here")
-        print_urls()
+        print_urls(password)
         sys.stdout.flush()
         stop.wait()
     finally:
@@ -100,20 +101,26 @@ def stop_all(names: list[str]) -> None:
         processes.run_script("kafka/kafka.sh", "stop")
 
 
-def seed_demo(timeout: float = 120.0) -> None:
-    """Load the demo, then wait until its comments are in the feed, so the printed URL works."""
+def seed_demo(timeout: float = 120.0) -> str:
+    """Load the demo, then wait until each comment has a verdict, so the printed URLs work;
+    returns the demo moderator's new password."""
     ingest, _, publisher = processes.services()
-    article = load_seed(DEMO_FILE, ingest.url, DEMO_TENANT)
-    url = f"{publisher.url}/v1/articles/{article.article_id}/comments?tenant={DEMO_TENANT}"
+    password = prepare_demo_desk(DEMO_TENANT)
+    articles = [load_seed(path, ingest.url, DEMO_TENANT) for path in DEMO_FILES]
+    ids = [comment_id(a.article_id, c) for a in articles for c in a.comments]
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if len(httpx.get(url, timeout=5.0).json()["comments"]) >= len(article.comments):
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"the demo comments did not reach {url} within {timeout:.0f}s")
+    while ids and time.monotonic() < deadline:
+        url = f"{publisher.url}/v1/comments/{ids[0]}?tenant={DEMO_TENANT}"
+        if httpx.get(url, timeout=5.0).status_code == 200:
+            ids.pop(0)
+        else:
+            time.sleep(0.2)
+    if ids:
+        raise TimeoutError(f"the demo comments had no verdict within {timeout:.0f}s")
+    return password
 
 
-def print_urls() -> None:
+def print_urls(demo_password: str | None = None) -> None:
     ingest, moderation, publisher = processes.services()
     article_id = parse_seed(DEMO_FILE.read_text(encoding="utf-8")).article_id
     print(f"ingest      {ingest.url}/docs")
@@ -121,4 +128,7 @@ def print_urls() -> None:
     print(f"publisher   {publisher.url}/docs")
     print(f"feed        {publisher.url}/v1/articles/{article_id}/comments?tenant={DEMO_TENANT}")
     print(f"metrics     {ingest.url}/metrics {moderation.url}/metrics {publisher.url}/metrics")
+    print(f"desk        {publisher.url}/moderate")
+    if demo_password:
+        print(f"demo-moderator  user {DEMO_MODERATOR}  password {demo_password}")
     print(f"logs        {processes.DATA / 'logs'}")

@@ -1,0 +1,40 @@
+"""The demo's desk: a moderator to sign in with, and a policy that shows the word rules at work."""
+
+import asyncio
+import secrets
+
+from redis.asyncio import Redis
+
+from services.common.settings import RedisSettings
+from services.moderation.policy import Policy
+from services.moderation.policy_store import TENANT_SCOPE, PolicyStore
+from services.publisher.desk.accounts import AccountStore
+
+DEMO_MODERATOR = "demo"
+DEMO_POLICY = Policy(
+    banned_words=["kill yourself", "kys"],
+    suspect_words=["idiot", "idiots", "moron", "morons", "bitcoin", "crypto"],
+)
+
+
+async def prepare(tenant: str, redis_url: str | None = None) -> str:
+    """A fresh password for the demo moderator (an admin of `tenant`); the demo policy unless
+    the tenant has one. Returns the password."""
+    password = secrets.token_urlsafe(12)
+    async with Redis.from_url(redis_url or RedisSettings().url) as redis:
+        await AccountStore(redis).add(
+            DEMO_MODERATOR,
+            password,
+            [tenant],
+            admin=True,
+            display_name="Demo moderator",
+            replace=True,
+        )
+        policies = PolicyStore(redis, Policy())
+        if not (await policies.document(tenant)).stored:
+            await policies.put(tenant, TENANT_SCOPE, DEMO_POLICY, "modctl")
+    return password
+
+
+def prepare_demo_desk(tenant: str) -> str:
+    return asyncio.run(prepare(tenant))

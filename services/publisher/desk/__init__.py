@@ -1,0 +1,1 @@
+"""The moderators' desk: accounts, sessions, the review queue, decisions and live updates."""

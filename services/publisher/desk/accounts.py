@@ -1,0 +1,85 @@
+"""Moderator accounts in Redis: argon2 password hashes, the tenants each may work on."""
+
+import asyncio
+from datetime import datetime
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from pydantic import BaseModel, Field
+from redis.asyncio import Redis
+
+from services.common import redis_keys
+from services.common.contract import Identifier, utc_now
+
+MIN_PASSWORD_LENGTH = 8
+_HASHER = PasswordHasher()
+# Verified against when the user does not exist, so a wrong name takes as long as a wrong password.
+_DUMMY_HASH = _HASHER.hash("not-a-password")
+
+
+class Account(BaseModel):
+    username: Identifier
+    display_name: str
+    tenants: list[Identifier] = Field(min_length=1)
+    admin: bool = False  # may change the tenants' policies
+    password_hash: str
+    created_at: datetime = Field(default_factory=utc_now)
+
+    def may_work_on(self, tenant: str) -> bool:
+        return tenant in self.tenants
+
+
+class AccountStore:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    async def add(
+        self,
+        username: str,
+        password: str,
+        tenants: list[str],
+        *,
+        admin: bool = False,
+        display_name: str | None = None,
+        replace: bool = False,
+    ) -> Account:
+        """Create the account; an existing one is only replaced with `replace`."""
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise ValueError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+        account = Account(
+            username=username,
+            display_name=display_name or username,
+            tenants=tenants,
+            admin=admin,
+            password_hash=await asyncio.to_thread(_HASHER.hash, password),
+        )
+        key = redis_keys.moderator(username)
+        created = await self._redis.set(key, account.model_dump_json(), nx=not replace)
+        if not created:
+            raise ValueError(f"moderator {username!r} exists (use --replace to reset it)")
+        await self._redis.sadd(redis_keys.moderators(), username)
+        return account
+
+    async def get(self, username: str) -> Account | None:
+        raw = await self._redis.get(redis_keys.moderator(username))
+        return Account.model_validate_json(raw) if raw else None
+
+    async def verify(self, username: str, password: str) -> Account | None:
+        """The account when the password is right; hashing runs off the event loop."""
+        account = await self.get(username)
+        stored = account.password_hash if account else _DUMMY_HASH
+        try:
+            await asyncio.to_thread(_HASHER.verify, stored, password)
+        except (VerificationError, InvalidHashError):
+            return None
+        return account
+
+    async def all(self) -> list[Account]:
+        members = await self._redis.smembers(redis_keys.moderators())
+        names = sorted(redis_keys.as_text(n) for n in members)
+        found = [await self.get(name) for name in names]
+        return [a for a in found if a is not None]
+
+    async def remove(self, username: str) -> bool:
+        await self._redis.srem(redis_keys.moderators(), username)
+        return bool(await self._redis.delete(redis_keys.moderator(username)))

@@ -1,0 +1,158 @@
+"""A moderator's decision: a new verdict on comments.moderated, after a short undo window.
+
+The decision waits in Redis (not in the browser) until its window has passed, so closing the
+tab neither loses nor hastens it, and any publisher instance may send it; `claim` takes due
+decisions atomically, so each is sent by one of them.
+"""
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+
+from faststream.kafka import KafkaBroker
+from redis.asyncio import Redis
+
+from services.common import redis_keys
+from services.common.contract import (
+    CommentModerated,
+    Reason,
+    Verdict,
+    message_key,
+    new_event_id,
+)
+
+log = logging.getLogger(__name__)
+
+# Modelled on the statement-of-reasons categories of the EU Digital Services Act transparency
+# database (Article 17 DSA); the code is what the verdict carries.
+REJECT_CATEGORIES: dict[str, str] = {
+    "illegal_or_harmful_speech": "Illegal or harmful speech (hate, harassment, insults)",
+    "violence": "Violence or threats",
+    "negative_effects_on_civic_discourse": "Negative effects on civic discourse or elections",
+    "scams_and_fraud": "Scams, fraud or spam",
+    "non_consensual_behaviour": "Non-consensual behaviour (doxxing, private images)",
+    "data_protection_and_privacy": "Data protection and privacy violations",
+    "intellectual_property": "Intellectual property infringement",
+    "pornography_or_sexualized_content": "Pornography or sexualised content",
+    "protection_of_minors": "Protection of minors",
+    "self_harm": "Self-harm",
+    "risk_for_public_security": "Risk for public security",
+    "unsafe_and_illegal_products": "Unsafe or illegal products",
+    "animal_welfare": "Animal welfare",
+    "scope_of_platform_service": "Terms of service (off-topic, duplicate, off-platform)",
+}
+APPROVE_CATEGORY = "approved"
+
+
+class Action(StrEnum):
+    APPROVE = "approve"
+    REJECT = "reject"
+
+
+def human_verdict(
+    machine: CommentModerated,
+    action: Action,
+    moderator: str,
+    decided_at: datetime,
+    category: str | None = None,
+    note: str | None = None,
+) -> CommentModerated:
+    """The moderator's reason first, then the rules that fired before, for the record."""
+    verdict = Verdict.APPROVED if action is Action.APPROVE else Verdict.REJECTED
+    label = APPROVE_CATEGORY if action is Action.APPROVE else category
+    own = Reason(code="moderator", label=label, detail=note or None)
+    earlier = [r for r in machine.reasons if r.code != "moderator"]
+    latency = (decided_at - machine.submitted_at).total_seconds() * 1000
+    return machine.model_copy(
+        update={
+            "event_id": new_event_id(),
+            "verdict": verdict,
+            "reasons": [own, *earlier],
+            "decided_by": moderator,
+            "decided_at": decided_at,
+            "latency_ms": round(latency, 1),
+        }
+    )
+
+
+# KEYS: schedule (zset). ARGV: now_ms, max, bodies key prefix.
+# Returns [member, body, ...] of the claimed decisions.
+_CLAIM = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local out = {}
+for _, member in ipairs(due) do
+  redis.call('ZREM', KEYS[1], member)
+  local slash = string.find(member, '/', 1, true)
+  local tenant, comment = string.sub(member, 1, slash - 1), string.sub(member, slash + 1)
+  local bodies = ARGV[3] .. tenant
+  local body = redis.call('HGET', bodies, comment)
+  redis.call('HDEL', bodies, comment)
+  if body then table.insert(out, member); table.insert(out, body) end
+end
+return out
+"""
+
+# KEYS: schedule, bodies. ARGV: member, comment id. 1 when the decision was still pending.
+_UNDO = """
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[2])
+return 1
+"""
+
+
+def _member(tenant: str, comment_id: str) -> str:
+    return f"{tenant}/{comment_id}"
+
+
+class PendingDecisions:
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._claim = redis.register_script(_CLAIM)
+        self._undo = redis.register_script(_UNDO)
+
+    async def schedule(self, decisions: Sequence[CommentModerated], due_ms: int) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            for d in decisions:
+                pipe.hset(
+                    redis_keys.pending_decision_bodies(d.tenant_id),
+                    d.comment_id,
+                    d.model_dump_json(),
+                )
+                pipe.zadd(
+                    redis_keys.pending_decisions(), {_member(d.tenant_id, d.comment_id): due_ms}
+                )
+            await pipe.execute()
+
+    async def undo(self, tenant: str, comment_ids: Sequence[str]) -> list[str]:
+        """The ids whose decisions were withdrawn; the others were already sent (or never made)."""
+        undone = []
+        for comment_id in comment_ids:
+            keys = [redis_keys.pending_decisions(), redis_keys.pending_decision_bodies(tenant)]
+            if await self._undo(keys=keys, args=[_member(tenant, comment_id), comment_id]):
+                undone.append(comment_id)
+        return undone
+
+    async def pending_ids(self, tenant: str) -> set[str]:
+        keys = await self._redis.hkeys(redis_keys.pending_decision_bodies(tenant))
+        return {redis_keys.as_text(k) for k in keys}
+
+    async def claim(self, now_ms: int, limit: int = 500) -> list[CommentModerated]:
+        prefix = redis_keys.pending_decision_bodies("")
+        raw = await self._claim(keys=[redis_keys.pending_decisions()], args=[now_ms, limit, prefix])
+        return [CommentModerated.model_validate_json(body) for body in raw[1::2]]
+
+    async def send_due(self, broker: KafkaBroker, topic: str, now_ms: int) -> int:
+        """Publish the due decisions; any that fail are scheduled again, to be retried."""
+        due = await self.claim(now_ms)
+        if not due:
+            return 0
+        results = await asyncio.gather(
+            *(broker.publish(d, topic, key=message_key(d)) for d in due), return_exceptions=True
+        )
+        failed = [d for d, r in zip(due, results, strict=True) if isinstance(r, BaseException)]
+        if failed:
+            log.warning("moderator decisions not published; retrying", extra={"count": len(failed)})
+            await self.schedule(failed, now_ms + 1000)
+        return len(due) - len(failed)
