@@ -31,6 +31,8 @@ REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
 LOG_NAME=kafka
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 source "$SCRIPT_DIR/../lib.sh"
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$SCRIPT_DIR/common.sh"
 
 PORT="${KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
@@ -43,10 +45,7 @@ START_TIMEOUT="${KAFKA_START_TIMEOUT:-90}"
 STOP_TIMEOUT="${KAFKA_STOP_TIMEOUT:-60}"
 HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
 
-LIB_DIR="$SCRIPT_DIR/lib"
-LIB_STAMP="$LIB_DIR/.pom.sha256"
 TEMPLATE="$SCRIPT_DIR/server.properties"
-LOG4J_CONFIG="$SCRIPT_DIR/log4j2.properties"
 
 PROPS="$DATA_DIR/server.properties"   # rendered from TEMPLATE
 LOG_DIRS="$DATA_DIR/data"             # Kafka's log.dirs: partitions and KRaft metadata
@@ -60,13 +59,7 @@ HOST=127.0.0.1
 # --- helpers -------------------------------------------------------------------------
 
 # our_pid: print the pid of the broker this script started for DATA_DIR, if it still runs.
-our_pid() {
-    local pid
-    pid="$(live_pid_in "$PID_FILE")" || return 1
-    # Guard against a recycled pid: the command line must be our broker's.
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "kafka.Kafka $PROPS" || return 1
-    echo "$pid"
-}
+our_pid() { broker_pid "$PID_FILE" "$PROPS"; }
 
 # external_target: when KAFKA_BOOTSTRAP_SERVERS names a cluster other than the local
 # broker, set EXT_HOST / EXT_PORT to its first host:port and succeed.
@@ -93,76 +86,13 @@ wait_for_port() {
     poll_until "$3" 0.5 "${4:-}" port_open "$1" "$2"
 }
 
-java_bin() {
-    if [[ -n "${JAVA:-}" ]]; then
-        echo "$JAVA"
-    elif [[ -n "${JAVA_HOME:-}" && -x "$JAVA_HOME/bin/java" ]]; then
-        echo "$JAVA_HOME/bin/java"
-    elif command -v java >/dev/null 2>&1; then
-        command -v java
-    else
-        die "java not found: Kafka 4 needs Java 17 or later (Debian: apt-get install openjdk-17-jre-headless)"
-    fi
-}
-
 # run_java ARGS...: run a Kafka class with the jars in lib/ and our logging config.
-run_java() {
-    "$(java_bin)" -cp "$LIB_DIR/*" \
-        -Dlog4j2.configurationFile="$LOG4J_CONFIG" \
-        -Dkafka.logs.dir="$LOGS_DIR" \
-        "$@"
-}
+run_java() { kafka_java "$LOGS_DIR" "$@"; }
 
 # print_logs: show the end of server.log and what the JVM printed during this start.
-print_logs() {
-    if [[ -s "$SERVER_LOG" ]]; then
-        warn "---- last 40 lines of $SERVER_LOG ----"
-        tail -n 40 "$SERVER_LOG" >&2
-    fi
-    if [[ -s "$OUT_FILE" ]]; then
-        warn "---- $OUT_FILE (this start) ----"
-        tac "$OUT_FILE" | sed '/ kafka.sh start ----$/q' | tac | tail -n 40 >&2
-    fi
-}
+print_logs() { print_broker_logs "$SERVER_LOG" "$OUT_FILE" "kafka.sh start"; }
 
 # --- set-up steps ----------------------------------------------------------------------
-
-pom_checksum() { sha256sum "$SCRIPT_DIR/pom.xml" | cut -d' ' -f1; }
-
-lib_is_current() {
-    [[ -f "$LIB_STAMP" ]] &&
-        [[ "$(cat "$LIB_STAMP")" == "$(pom_checksum)" ]] &&
-        compgen -G "$LIB_DIR/kafka_2.13-*.jar" >/dev/null
-}
-
-# Copy the broker's jars into lib/ with Maven, unless they are there and match pom.xml.
-# Tries offline first (~/.m2 cache), then online.
-ensure_lib() {
-    lib_is_current && return 0
-    command -v mvn >/dev/null 2>&1 || die "mvn not found: needed once to fetch the Kafka jars (apt-get install maven)"
-
-    mkdir -p "$REPO_ROOT/.data"
-    exec 8>"$REPO_ROOT/.data/kafka-lib.lock"
-    flock 8
-    if lib_is_current; then     # fetched meanwhile by another start
-        exec 8>&-
-        return 0
-    fi
-
-    local tmp="$REPO_ROOT/.data/kafka-lib.tmp.$$"
-    rm -rf "$tmp"
-    info "fetching the Kafka jars with Maven into ${LIB_DIR#"$REPO_ROOT"/} ..."
-    local mvn_args=(-B -q -Dstyle.color=never -f "$SCRIPT_DIR/pom.xml" dependency:copy-dependencies
-        -DincludeScope=runtime -DoutputDirectory="$tmp")
-    if ! mvn -o "${mvn_args[@]}" >/dev/null 2>&1; then
-        rm -rf "$tmp"
-        mvn "${mvn_args[@]}" || { rm -rf "$tmp"; die "Maven could not fetch the Kafka jars"; }
-    fi
-    pom_checksum >"$tmp/.pom.sha256"
-    rm -rf "$LIB_DIR"
-    mv "$tmp" "$LIB_DIR"
-    exec 8>&-
-}
 
 render_properties() {
     # A data directory formatted with --standalone records the controller's endpoint in
@@ -238,65 +168,24 @@ cmd_start() {
         render_properties
         format_storage
 
-        [[ -f "$SERVER_LOG" ]] && log_offset="$(stat -c %s "$SERVER_LOG")"
+        log_offset="$(log_size "$SERVER_LOG")"
         echo "---- $(date -u +%FT%TZ) kafka.sh start ----" >>"$OUT_FILE"
 
         info "starting Kafka on $HOST:$PORT (controller $HOST:$CONTROLLER_PORT, data ${DATA_DIR#"$REPO_ROOT"/})"
-        # setsid + nohup: the broker outlives this shell and its terminal. The inner shell
-        # writes its own pid (which exec hands over to java) before starting the JVM.
-        # shellcheck disable=SC2086,SC2016  # HEAP_OPTS is a list of options; $$ is the inner shell's
-        setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' kafka-start "$PID_FILE" \
-            "$(java_bin)" $HEAP_OPTS \
-            -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
-            -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
-            -Dlog4j2.configurationFile="$LOG4J_CONFIG" \
-            -Dkafka.logs.dir="$LOGS_DIR" \
-            -cp "$LIB_DIR/*" kafka.Kafka "$PROPS" \
-            >>"$OUT_FILE" 2>&1 </dev/null 9>&- 8>&- &
-
-        local waited=0
-        until [[ -s "$PID_FILE" ]] || ((waited >= 50)); do
-            sleep 0.1
-            waited=$((waited + 1))
-        done
-        pid="$(cat "$PID_FILE" 2>/dev/null || true)"
-        [[ -n "$pid" ]] || die "the broker process did not start"
+        pid="$(launch_broker "$PID_FILE" "$PROPS" "$LOGS_DIR" "$OUT_FILE" "$HEAP_OPTS")" ||
+            die "the broker process did not start"
     fi
 
-    local started=$SECONDS
-    if ! wait_for_port "$HOST" "$PORT" "$START_TIMEOUT" "$pid"; then
+    local rc=0
+    await_serving "$pid" "$HOST" "$PORT" "$SERVER_LOG" "$log_offset" "$START_TIMEOUT" || rc=$?
+    if ((rc == 2)); then
         print_logs
-        if is_alive "$pid"; then
-            die "Kafka (pid $pid) did not open $HOST:$PORT within ${START_TIMEOUT}s; it is still running ('$0 stop' stops it)"
-        fi
+        die "Kafka (pid $pid) did not open $HOST:$PORT within ${START_TIMEOUT}s; it is still running ('$0 stop' stops it)"
+    elif ((rc != 0)); then
+        print_logs
         rm -f "$PID_FILE"
         die "Kafka exited during start-up"
     fi
-
-    # The listening socket opens a little before the broker serves requests: also wait for
-    # the start-up message in this run's part of server.log.
-    local remaining=$((START_TIMEOUT - (SECONDS - started)))
-    local deadline=$((SECONDS + (remaining > 5 ? remaining : 5)))
-    while :; do
-        if [[ -f "$SERVER_LOG" ]]; then
-            local size
-            size="$(stat -c %s "$SERVER_LOG")"
-            ((size >= log_offset)) || log_offset=0 # rotated
-            if tail -c +"$((log_offset + 1))" "$SERVER_LOG" | grep -q 'Kafka Server started'; then
-                break
-            fi
-        fi
-        if ! is_alive "$pid"; then
-            print_logs
-            rm -f "$PID_FILE"
-            die "Kafka exited during start-up"
-        fi
-        if ((SECONDS >= deadline)); then
-            warn "port $PORT is open but server.log has no 'Kafka Server started' yet; going on"
-            break
-        fi
-        sleep 0.2
-    done
     info "Kafka is up on $HOST:$PORT (pid $pid)"
 }
 
