@@ -16,7 +16,8 @@ def create_broker(
     settings: KafkaSettings, *, client_id: str, registry: CollectorRegistry = REGISTRY
 ) -> KafkaBroker:
     return KafkaBroker(
-        settings.bootstrap_servers,
+        # A list: FastStream would take a comma-separated string for one host.
+        settings.servers(),
         client_id=client_id,
         security=settings.security(),
         acks="all",

@@ -37,6 +37,10 @@ class KafkaSettings(BaseSettings):
     ssl_certfile: Path | None = None  # client certificate for mutual TLS
     ssl_keyfile: Path | None = None
 
+    def servers(self) -> list[str]:
+        """`host:port` of each bootstrap server, from the comma-separated setting."""
+        return [s.strip() for s in self.bootstrap_servers.split(",") if s.strip()]
+
     def topic(self, topic: Topic) -> str:
         return f"{self.namespace}{topic}"
 

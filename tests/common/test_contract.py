@@ -39,3 +39,8 @@ def test_namespace_prefixes_topics_and_groups() -> None:
     settings = KafkaSettings(namespace="staging.")
     assert settings.topic(Topic.COMMENTS_SUBMITTED) == "staging.comments.submitted"
     assert settings.group(ConsumerGroup.MODERATION) == "staging.moderation"
+
+
+def test_several_bootstrap_servers_are_split_for_the_clients() -> None:
+    settings = KafkaSettings(bootstrap_servers="127.0.0.1:1, 127.0.0.1:2,127.0.0.1:3")
+    assert settings.servers() == ["127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"]

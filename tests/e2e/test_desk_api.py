@@ -7,7 +7,6 @@ import httpx
 import pytest
 
 from tests.conftest import unique
-from tests.processes import System, wait_for
 from tests.e2e.desk_helpers import (
     Moderator,
     add_moderator,
@@ -17,6 +16,7 @@ from tests.e2e.desk_helpers import (
     submit,
     wait_status,
 )
+from tests.processes import System, wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 

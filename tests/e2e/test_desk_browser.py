@@ -12,8 +12,8 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from services.modctl.demo_desk import DEMO_MODERATOR, prepare
 from services.modctl.seed import comment_id, load_seed
 from tests.conftest import unique
-from tests.processes import ROOT, System
 from tests.e2e.desk_helpers import Moderator, add_moderator, run_async, submit, wait_status
+from tests.processes import ROOT, System
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 CHROMIUM = Path("/usr/bin/chromium")
