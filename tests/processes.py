@@ -1,133 +1,31 @@
-"""Services as real processes on free ports, and waiting for conditions across them."""
+"""The services as processes (see services/modctl/testbed), and waiting for conditions."""
 
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable
 from typing import TypeVar
 
-import httpx
 import pytest
 
-from services.common.settings import KafkaSettings
+from services.modctl.testbed.processes import (
+    ROOT,
+    ServiceProcess,
+    System,
+    free_port,
+    running_system,
+    wait_until_ok,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
+__all__ = [
+    "ROOT",
+    "ServiceProcess",
+    "System",
+    "free_port",
+    "running_system",
+    "wait_for",
+    "wait_until_ok",
+]
 
 T = TypeVar("T")
-OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-
-
-@dataclass
-class ServiceProcess:
-    name: str
-    env: dict[str, str]
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log(self) -> Path:
-        return ROOT / ".data" / "test-logs" / f"{self.name}-{self.port}.log"
-
-    def start(self) -> None:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.env, f"{self.name.upper()}_PORT": str(self.port)}
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", f"services.{self.name}"],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def wait_ready(self, timeout: float = 120.0) -> None:
-        assert self.process is not None
-        wait_until_ok(f"{self.url}/health/ready", self.process, self.name, self.log, timeout)
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 40.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(sig)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-@dataclass
-class System:
-    ingest: ServiceProcess
-    moderation: ServiceProcess
-    publisher: ServiceProcess
-    kafka: KafkaSettings
-
-    def all(self) -> list[ServiceProcess]:
-        return [self.ingest, self.moderation, self.publisher]
-
-
-def service_env(kafka: KafkaSettings, redis_url: str) -> dict[str, str]:
-    return {
-        "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
-        "KAFKA_NAMESPACE": kafka.namespace,
-        "REDIS_URL": redis_url,
-        **OFFLINE,
-    }
-
-
-@contextmanager
-def running_system(kafka: KafkaSettings, redis_url: str) -> Iterator[System]:
-    """Ingest, moderation and publisher, ready; all stopped on exit."""
-    env = service_env(kafka, redis_url)
-    system = System(
-        ServiceProcess("ingest", env),
-        ServiceProcess("moderation", env),
-        ServiceProcess("publisher", env),
-        kafka,
-    )
-    try:
-        for service in system.all():
-            service.start()
-        for service in system.all():
-            service.wait_ready()
-        yield system
-    finally:
-        for service in system.all():
-            service.stop()
-
-
-def wait_until_ok(
-    url: str, process: subprocess.Popen[bytes], name: str, log: Path, timeout: float
-) -> None:
-    """Poll `url` until it answers 200; a process that exited fails the test at once."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"{name} exited with {process.returncode}; see {log}")
-        try:
-            if httpx.get(url, timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{name} not ready within {timeout}s; see {log}")
 
 
 def wait_for(check: Callable[[], T | None], timeout: float = 60.0, what: str = "condition") -> T:

@@ -10,8 +10,8 @@ import pytest
 
 from services.common.settings import KafkaSettings
 from services.common.topics import ensure_topics
+from services.modctl.testbed.infra import LocalKafka, LocalRedis, new_kafka, new_redis
 from tests.conftest import unique
-from tests.faults.infra import LocalKafka, LocalRedis, new_kafka, new_redis
 from tests.processes import System, running_system
 
 

@@ -12,9 +12,9 @@ import pytest
 from services.common.contract import Topic
 from services.common.settings import KafkaSettings
 from services.common.topics import ensure_topics
+from services.modctl.testbed.infra import new_redis
+from services.modctl.testbed.stream import Stream, count
 from tests.conftest import unique, wait_for_port
-from tests.faults.infra import new_redis
-from tests.faults.stream import Stream, count
 from tests.faults.test_crashes import assert_complete
 from tests.processes import ROOT, System, running_system, wait_for
 

@@ -6,9 +6,9 @@ import time
 import httpx
 import pytest
 
+from services.modctl.testbed.stream import Stream, Tally, count
 from tests.conftest import unique
 from tests.faults.conftest import FaultBed
-from tests.faults.stream import Stream, Tally, count
 from tests.processes import ServiceProcess, wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.faults]

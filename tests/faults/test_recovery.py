@@ -15,9 +15,9 @@ from aiokafka import AIOKafkaProducer
 from redis import Redis
 
 from services.common.contract import Topic
+from services.modctl.testbed.stream import Stream, count, feed_ids
 from tests.conftest import make_comment, unique
 from tests.faults.conftest import FaultBed
-from tests.faults.stream import Stream, count, feed_ids
 from tests.faults.test_crashes import assert_complete, new_stream, verdicts_so_far
 from tests.processes import ROOT, wait_for
 

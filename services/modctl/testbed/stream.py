@@ -6,14 +6,16 @@ import random
 import threading
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import httpx
+from aiokafka import AIOKafkaConsumer
 
 from services.common.contract import CommentModerated, FeedPublished, Topic
-from tests.kafka_helpers import read_until
-from tests.processes import System
+from services.common.dlq import list_dead_letters
+from services.common.settings import KafkaSettings
+from services.modctl.testbed.processes import System
 
 PHRASES = [
     "Europe has to carry more of its own defence",
@@ -175,6 +177,7 @@ def count(stream: Stream, within_seconds: float = 180.0) -> Tally:
         if tenant in v
         if (e := FeedPublished.model_validate_json(v)).comment_id in wanted
     ]
+    dead = asyncio.run(list_dead_letters(system.kafka))
     feed = _settled_feed(system, stream.tenant, stream.article_id, len(approved))
     return Tally(
         submitted=len(wanted),
@@ -182,7 +185,7 @@ def count(stream: Stream, within_seconds: float = 180.0) -> Tally:
         released=len(set(feed)),
         held=verdicts["review"],
         rejected=verdicts["rejected"],
-        dlq=0,
+        dlq=len({(letter.key or b"").decode() for letter in dead} & wanted),
         duplicates=(len(feed) - len(set(feed))) + (len(announcements) - len(set(announcements))),
         lost=len(wanted - set(latest)),
         repeated_announcements=len(announcements) - len(set(announcements)),
@@ -197,3 +200,29 @@ def _settled_feed(system: System, tenant: str, article_id: str, expected: int) -
         time.sleep(0.2)
         feed = feed_ids(system, tenant, article_id)
     return feed
+
+
+async def read_until(
+    settings: KafkaSettings,
+    topic: Topic,
+    done: Callable[[list[bytes]], bool],
+    within_seconds: float = 60.0,
+) -> list[bytes]:
+    """Every value on the topic (all partitions, from the start) once `done(values)` is true."""
+    consumer = AIOKafkaConsumer(
+        settings.topic(topic),
+        bootstrap_servers=settings.bootstrap_servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    values: list[bytes] = []
+    await consumer.start()
+    try:
+        async with asyncio.timeout(within_seconds):
+            while not done(values):
+                batches = await consumer.getmany(timeout_ms=200)
+                values.extend(r.value or b"" for records in batches.values() for r in records)
+    finally:
+        await consumer.stop()
+    return values

@@ -1,4 +1,4 @@
-"""A Kafka broker and a Redis of the fault suite's own, which its tests may stop and start."""
+"""A Kafka broker and a Redis of the bed's own, which it may stop and start."""
 
 import os
 import shutil
@@ -7,10 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
-from tests.conftest import free_port, wait_for_port
-from tests.processes import ROOT
+from services.modctl.testbed.processes import ROOT, free_port, wait_for_port
 
 
 @dataclass
@@ -57,7 +54,7 @@ class LocalRedis:
 
     def start(self) -> None:
         if shutil.which("redis-server") is None:
-            pytest.fail("redis-server missing (`make test` installs it)")
+            raise RuntimeError("redis-server missing (`make test` installs it)")
         self.data_dir.mkdir(parents=True, exist_ok=True)
         args = [
             "--port",
@@ -73,7 +70,7 @@ class LocalRedis:
         ]
         self.process = subprocess.Popen(["redis-server", *args], stdout=subprocess.DEVNULL)
         if not wait_for_port("127.0.0.1", self.port):
-            pytest.fail("redis-server did not start")
+            raise RuntimeError("redis-server did not start")
 
     def stop(self) -> None:
         """SIGTERM: Redis flushes its append-only file, so what it had survives the restart."""
