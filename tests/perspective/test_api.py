@@ -74,7 +74,7 @@ def test_relevance_only_when_requested_with_context(
     perspective: ServiceProcess, api_key: str
 ) -> None:
     context = {"entries": [{"text": "The city council passed the 2027 budget for libraries."}]}
-    attributes = {"TOXICITY": {}, "RELEVANCE": {}}
+    attributes: dict[str, Any] = {"TOXICITY": {}, "RELEVANCE": {}}
     on_topic = request("Glad the library budget passed.", context=context)
     on_topic["requestedAttributes"] = attributes
     off_topic = {**on_topic, "comment": {"text": "Free bitcoin on my channel"}}
