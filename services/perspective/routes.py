@@ -12,13 +12,14 @@ from services.perspective import discovery, metrics
 from services.perspective.attributes import (
     LABEL_ATTRIBUTES,
     RELEVANCE,
+    Span,
     attribute_labels,
     sentences,
 )
 from services.perspective.errors import ApiError, invalid
 from services.perspective.keys import ApiKey, KeyStore
 from services.perspective.schemas import AnalyzeRequest, SuggestRequest, TextEntry
-from services.perspective.scorer import Job, Scorer
+from services.perspective.scorer import Job, Result, Scorer
 from services.perspective.settings import PerspectiveSettings
 
 log = logging.getLogger(__name__)
@@ -81,29 +82,10 @@ async def analyze(
     relevant = RELEVANCE in body.requested_attributes
     job = Job([text, *(s.text for s in spans)], context if relevant else None)
     result = await scorer.score(job)
-    scores: dict[str, Any] = {}
-    for attribute, params in body.requested_attributes.items():
-        threshold = params.score_threshold or 0.0  # Perspective leaves out lower scores
-        if attribute == RELEVANCE:
-            # A cosine; below 0 means unrelated, so it is clamped to Perspective's 0-1 range.
-            value = max(0.0, result.relevance or 0.0)
-            if value >= threshold:
-                scores[attribute] = {"summaryScore": _score(value)}
-            continue
-        label = attributes[attribute]
-        if result.scores[0][label] < threshold:
-            continue
-        scores[attribute] = {"summaryScore": _score(result.scores[0][label])}
-        if spans:
-            scores[attribute]["spanScores"] = [
-                {"begin": s.begin, "end": s.end, "score": _score(r[label])}
-                for s, r in zip(spans, result.scores[1:], strict=True)
-                if r[label] >= threshold
-            ]
     if body.do_not_store:
         metrics.DO_NOT_STORE.inc()
     answer: dict[str, Any] = {
-        "attributeScores": scores,
+        "attributeScores": _attribute_scores(body, attributes, spans, result),
         "languages": languages,
         "detectedLanguages": languages,
     }
@@ -151,6 +133,32 @@ async def discovery_document(request: Request, version: str = discovery.VERSION)
     if version != discovery.VERSION:
         raise ApiError(404, f"No API version {version!r}; this server offers v1alpha1.")
     return discovery.document(str(request.base_url))
+
+
+def _attribute_scores(
+    body: AnalyzeRequest, attributes: dict[str, str], spans: list[Span], result: Result
+) -> dict[str, Any]:
+    """Perspective's `attributeScores`, leaving out scores under a requested threshold."""
+    scores: dict[str, Any] = {}
+    for attribute, params in body.requested_attributes.items():
+        threshold = params.score_threshold or 0.0
+        if attribute == RELEVANCE:
+            # A cosine; below 0 means unrelated, so it is clamped to Perspective's 0-1 range.
+            value = max(0.0, result.relevance or 0.0)
+            if value >= threshold:
+                scores[attribute] = {"summaryScore": _score(value)}
+            continue
+        label = attributes[attribute]
+        if result.scores[0][label] < threshold:
+            continue
+        scores[attribute] = {"summaryScore": _score(result.scores[0][label])}
+        if spans:
+            scores[attribute]["spanScores"] = [
+                {"begin": s.begin, "end": s.end, "score": _score(r[label])}
+                for s, r in zip(spans, result.scores[1:], strict=True)
+                if r[label] >= threshold
+            ]
+    return scores
 
 
 def _score(value: float) -> dict[str, Any]:

@@ -27,19 +27,19 @@ class Result:
 def run_batch(engine: Engine, jobs: Sequence[Job]) -> list[Result]:
     """Blocking: one score call for every text of the batch, one embed call for relevance."""
     scores = engine.score_batch([text for job in jobs for text in job.texts])
-    related = [job for job in jobs if job.context]
-    chunks = [[job.texts[0], *(job.context or [])] for job in related]
-    vectors = engine.embed([c for group in chunks for c in group]) if related else None
+    related = [i for i, job in enumerate(jobs) if job.context]
+    groups = [[jobs[i].texts[0], *(jobs[i].context or [])] for i in related]
+    vectors = engine.embed([text for group in groups for text in group]) if related else None
     relevance: dict[int, float] = {}
     start = 0
-    for job, group in zip(related, chunks, strict=True):
+    for i, group in zip(related, groups, strict=True):
         assert vectors is not None
         context = mean_direction(vectors[start + 1 : start + len(group)])
-        relevance[id(job)] = cosine(vectors[start], context)
+        relevance[i] = cosine(vectors[start], context)
         start += len(group)
     results, offset = [], 0
-    for job in jobs:
-        results.append(Result(scores[offset : offset + len(job.texts)], relevance.get(id(job))))
+    for i, job in enumerate(jobs):
+        results.append(Result(scores[offset : offset + len(job.texts)], relevance.get(i)))
         offset += len(job.texts)
     return results
 
