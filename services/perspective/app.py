@@ -9,8 +9,10 @@ from faststream.kafka import KafkaBroker
 
 from services.common.broker import create_broker
 from services.common.http import BodySizeLimit, add_operational_routes, redis_check
+from services.moderation.policy import Policy
+from services.moderation.policy_store import PolicyStore
 from services.moderation.scoring import load_engine
-from services.perspective import metrics, routes
+from services.perspective import coral, metrics, routes
 from services.perspective.errors import install_error_handlers
 from services.perspective.keys import KeyStore
 from services.perspective.scorer import Scorer
@@ -42,7 +44,9 @@ def create_app(
     app.state.settings = settings
     app.state.broker = kafka
     app.state.keys = KeyStore(redis)
+    app.state.policies = PolicyStore(redis, Policy())
     app.include_router(routes.router)
+    app.include_router(coral.router)
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 

@@ -1,6 +1,6 @@
 """Perspective-compatible API settings (PERSPECTIVE_*; the engine is MODERATION_ENGINE)."""
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import ServiceSettings
@@ -25,3 +25,8 @@ class PerspectiveSettings(ServiceSettings):
     batch_size: int = Field(default=64, ge=1)
     max_request_bytes: int = Field(default=1024 * 1024, ge=1024)
     publish_timeout_seconds: float = Field(default=5.0, gt=0)
+    # Coral Talk's external moderation phase: the signing secrets it shows (several while it
+    # rotates them; none: the endpoint is off), and the tenant its comments belong to (unset:
+    # Coral's own tenantID).
+    coral_secrets: list[SecretStr] = Field(default_factory=list)
+    coral_tenant: str | None = None

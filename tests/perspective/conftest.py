@@ -11,10 +11,14 @@ from services.perspective.keys import KeyStore
 from tests.conftest import unique
 from tests.processes import ServiceProcess, service_env
 
+CORAL_SECRET = "coral-signing-secret"
+CORAL_SECRETS = f'["{CORAL_SECRET}"]'
+
 
 @pytest.fixture(scope="session")
 def perspective(kafka_settings: KafkaSettings, redis_url: str) -> Iterator[ServiceProcess]:
-    service = ServiceProcess("perspective", service_env(kafka_settings, redis_url))
+    env = {**service_env(kafka_settings, redis_url), "PERSPECTIVE_CORAL_SECRETS": CORAL_SECRETS}
+    service = ServiceProcess("perspective", env)
     try:
         service.start()
         service.wait_ready()
