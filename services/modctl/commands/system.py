@@ -129,6 +129,7 @@ def print_urls(demo_password: str | None = None) -> None:
     print(f"publisher   {publisher.url}/docs")
     print(f"feed        {publisher.url}/v1/articles/{article_id}/comments?tenant={DEMO_TENANT}")
     print(f"metrics     {ingest.url}/metrics {moderation.url}/metrics {publisher.url}/metrics")
+    print(f"            {perspective.url}/metrics")
     print(f"desk        {publisher.url}/moderate")
     print(f"perspective {perspective.url}/v1alpha1/comments:analyze")
     if demo_password:
