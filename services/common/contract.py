@@ -22,6 +22,7 @@ class Topic(StrEnum):
     COMMENTS_MODERATED = "comments.moderated"  # key = comment_id
     FEED_PUBLISHED = "feed.published"  # key = comment_id
     COMMENTS_DLQ = "comments.dlq"  # original payload + error headers
+    FEEDBACK_SUGGESTED = "feedback.suggested"  # key = tenant; scores suggested for retraining
 
 
 class TopicLayout(BaseModel):
@@ -38,6 +39,7 @@ TOPIC_LAYOUT: dict[Topic, TopicLayout] = {
     Topic.COMMENTS_MODERATED: TopicLayout(partitions=6),
     Topic.FEED_PUBLISHED: TopicLayout(partitions=6),
     Topic.COMMENTS_DLQ: TopicLayout(partitions=1, config={"retention.ms": str(30 * 86_400_000)}),
+    Topic.FEEDBACK_SUGGESTED: TopicLayout(partitions=3),
 }
 
 
@@ -142,6 +144,23 @@ class FeedPublished(Event):
     article_id: str
     comment_id: str
     released_at: datetime = Field(default_factory=utc_now)
+
+
+class FeedbackSuggested(Event):
+    """A score a moderator or reader suggests for a text (Perspective's `suggestscore`)."""
+
+    tenant_id: str
+    text: str
+    scores: dict[str, float] = Field(description="attribute (TOXICITY, ...) -> suggested 0-1")
+    languages: list[str] = Field(default_factory=list)
+    community_id: str | None = None
+    client_token: str | None = None
+    suggested_at: datetime = Field(default_factory=utc_now)
+
+
+def feedback_key(event: FeedbackSuggested) -> bytes:
+    """A tenant's suggestions stay in order on one partition."""
+    return event.tenant_id.encode()
 
 
 def message_key(event: CommentSubmitted | CommentModerated | FeedPublished) -> bytes:

@@ -113,6 +113,16 @@ def pending_decision_bodies(tenant: str) -> str:
     return f"desk-pending:{tenant}"
 
 
+def perspective_key(key_digest: str) -> str:
+    """A hash for one Perspective API key (by its sha256): `tenant`, `quota_per_minute`."""
+    return f"perspective-key:{key_digest}"
+
+
+def perspective_quota(key_digest: str, window: int) -> str:
+    """Requests made with a key in one fixed window (minute number since the epoch)."""
+    return f"perspective-quota:{key_digest}:{window}"
+
+
 def as_text(value: bytes | str) -> str:
     """Keys and fields read back from Redis (bytes, as clients here don't decode responses)."""
     return value.decode() if isinstance(value, bytes) else value

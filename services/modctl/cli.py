@@ -5,10 +5,32 @@ import sys
 
 import httpx
 
-from services.modctl.commands import bench, dlq, feed, moderators, score, seed, soak, status, system
+from services.modctl.commands import (
+    bench,
+    dlq,
+    feed,
+    moderators,
+    perspective_keys,
+    score,
+    seed,
+    soak,
+    status,
+    system,
+)
 
 # Each command module adds its subcommands; a new module is one more entry here.
-COMMAND_MODULES = (system, seed, score, status, feed, dlq, moderators, bench, soak)
+COMMAND_MODULES = (
+    system,
+    seed,
+    score,
+    status,
+    feed,
+    dlq,
+    moderators,
+    bench,
+    perspective_keys,
+    soak,
+)
 
 
 def main(argv: list[str] | None = None) -> int:

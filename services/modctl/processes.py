@@ -1,4 +1,4 @@
-"""Starting and stopping the local system: Kafka, Redis and the three services as processes."""
+"""Starting and stopping the local system: Kafka, Redis and the services as processes."""
 
 import os
 import signal
@@ -39,6 +39,7 @@ def services() -> list[Service]:
         Service("ingest", int(env.get("INGEST_PORT", "8000"))),
         Service("moderation", int(env.get("MODERATION_PORT", "8001"))),
         Service("publisher", int(env.get("PUBLISHER_PORT", "8002"))),
+        Service("perspective", int(env.get("PERSPECTIVE_PORT", "8003"))),
     ]
 
 

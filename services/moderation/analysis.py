@@ -36,6 +36,13 @@ def cosine(embedding: Vectors, article_vector: Vectors) -> float:
     return round(float(np.dot(embedding, article_vector)), 4)
 
 
+def mean_direction(vectors: Vectors) -> Vectors:
+    """The unit-length mean of unit vectors: one vector for a text given in several chunks."""
+    mean = vectors.mean(axis=0)
+    unit: Vectors = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+    return unit
+
+
 def run_engine(
     engine: Engine, texts: dict[K, str], articles: dict[A, list[str]]
 ) -> tuple[dict[K, Analysis], dict[A, Vectors]]:
@@ -50,7 +57,6 @@ def run_engine(
     article_vectors: dict[A, Vectors] = {}
     start = len(bodies)
     for ref, chunks in zip(articles, chunk_lists, strict=True):
-        mean = vectors[start : start + len(chunks)].mean(axis=0)
-        article_vectors[ref] = (mean / max(float(np.linalg.norm(mean)), 1e-12)).astype(np.float32)
+        article_vectors[ref] = mean_direction(vectors[start : start + len(chunks)])
         start += len(chunks)
     return analyses, article_vectors

@@ -1,0 +1,88 @@
+"""doNotStore: the text reaches no topic, no Redis key and no log line; suggestions do reach
+feedback.suggested (which shows the observer would have seen it)."""
+
+import asyncio
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from redis.asyncio import Redis
+
+from services.common.contract import TOPIC_LAYOUT, FeedbackSuggested, Topic
+from services.common.settings import KafkaSettings
+from tests.conftest import unique
+from tests.kafka_helpers import read_until
+from tests.processes import ServiceProcess
+
+pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
+
+
+async def every_value(settings: KafkaSettings) -> list[bytes]:
+    """Every record now on any of the session's topics, from the start to the end offsets."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.bootstrap_servers, group_id=None, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [
+            TopicPartition(settings.topic(topic), p)
+            for topic, layout in TOPIC_LAYOUT.items()
+            for p in range(layout.partitions)
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends = await consumer.end_offsets(partitions)
+        values: list[bytes] = []
+        async with asyncio.timeout(60):
+            while any([await consumer.position(tp) < end for tp, end in ends.items()]):
+                batches = await consumer.getmany(timeout_ms=200)
+                values.extend(r.value or b"" for records in batches.values() for r in records)
+        return values
+    finally:
+        await consumer.stop()
+
+
+async def redis_holds(redis_url: str, marker: str) -> bool:
+    async with Redis.from_url(redis_url) as redis:
+        async for key in redis.scan_iter(count=1000):
+            if marker.encode() in key or marker.encode() in (await redis.dump(key) or b""):
+                return True
+    return False
+
+
+async def test_do_not_store_text_is_kept_nowhere(
+    perspective: ServiceProcess, api_key: str, kafka_settings: KafkaSettings, redis_url: str
+) -> None:
+    secret, suggested = unique("private-words"), unique("suggested-words")
+    async with httpx.AsyncClient(base_url=perspective.url, params={"key": api_key}) as http:
+        analyzed = await http.post(
+            "/v1alpha1/comments:analyze",
+            json={
+                "comment": {"text": f"my {secret} text. Second sentence."},
+                "requestedAttributes": {"TOXICITY": {}},
+                "doNotStore": True,
+                "spanAnnotations": True,
+            },
+        )
+        assert analyzed.status_code == 200, analyzed.text
+        suggestion = {
+            "comment": {"text": f"a {suggested} text"},
+            "attributeScores": {"TOXICITY": {"summaryScore": {"value": 0.9}}},
+        }
+        response = await http.post("/v1alpha1/comments:suggestscore", json=suggestion)
+        assert response.status_code == 200, response.text
+        metrics = (await http.get("/metrics")).text
+    assert "perspective_do_not_store_total" in metrics
+    feedback = await read_until(
+        kafka_settings,
+        Topic.FEEDBACK_SUGGESTED,
+        lambda values: any(suggested.encode() in v for v in values),
+    )
+    event = next(
+        FeedbackSuggested.model_validate_json(v) for v in feedback if suggested.encode() in v
+    )
+    assert event.scores == {"TOXICITY": 0.9}
+    assert event.text == f"a {suggested} text"
+    assert not any(secret.encode() in value for value in await every_value(kafka_settings))
+    assert not await redis_holds(redis_url, secret)
+    assert secret not in perspective.log.read_text(errors="replace")
