@@ -5,10 +5,20 @@ import sys
 
 import httpx
 
-from services.modctl.commands import bench, dlq, feed, moderators, score, seed, status, system
+from services.modctl.commands import (
+    bench,
+    dlq,
+    feed,
+    models,
+    moderators,
+    score,
+    seed,
+    status,
+    system,
+)
 
 # Each command module adds its subcommands; a new module is one more entry here.
-COMMAND_MODULES = (system, seed, score, status, feed, dlq, moderators, bench)
+COMMAND_MODULES = (system, seed, score, status, feed, dlq, moderators, bench, models)
 
 
 def main(argv: list[str] | None = None) -> int:
