@@ -84,10 +84,10 @@ def kafka_settings(kafka_bootstrap: str) -> Iterator[KafkaSettings]:
     settings = KafkaSettings(bootstrap_servers=kafka_bootstrap, namespace=f"{unique('test')}.")
     asyncio.run(ensure_topics(settings))
     yield settings
-    asyncio.run(_delete_topics(settings))
+    asyncio.run(delete_topics(settings))
 
 
-async def _delete_topics(settings: KafkaSettings) -> None:
+async def delete_topics(settings: KafkaSettings) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     await admin.start()
     try:
