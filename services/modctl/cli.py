@@ -15,10 +15,11 @@ from services.modctl.commands import (
     seed,
     status,
     system,
+    train,
 )
 
 # Each command module adds its subcommands; a new module is one more entry here.
-COMMAND_MODULES = (system, seed, score, status, feed, dlq, moderators, bench, models)
+COMMAND_MODULES = (system, seed, score, status, feed, dlq, moderators, bench, models, train)
 
 
 def main(argv: list[str] | None = None) -> int:
