@@ -1,6 +1,7 @@
 """The Detoxify engine on a tiny checkpoint in Detoxify's format: offline load, batch scores, and
 one clear error for each way a checkpoint file can be wrong."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -51,32 +52,42 @@ def test_a_missing_checkpoint_names_the_path(
     assert message == f"Detoxify checkpoint {missing}: file not found"
 
 
-def test_a_checkpoint_in_another_format_says_so(
-    tiny_detoxify: tuple[Path, Path], tmp_path: Path
+def _other_format(path: Path, tiny: Path) -> None:
+    torch.save({"weights": torch.zeros(2)}, path)
+
+
+def _truncated(path: Path, tiny: Path) -> None:
+    path.write_bytes(tiny.read_bytes()[:5000])
+
+
+def _not_a_dict(path: Path, tiny: Path) -> None:
+    torch.save("a string, not a model", path)
+
+
+def _garbage(path: Path, tiny: Path) -> None:
+    path.write_bytes(b"\x89PNG not a checkpoint at all")
+
+
+@pytest.mark.parametrize(
+    ("write", "problem"),
+    [
+        (_other_format, "not in Detoxify's format"),
+        (_truncated, "not a readable torch checkpoint (corrupt?)"),
+        (_not_a_dict, "not in Detoxify's format"),
+        (_garbage, "not a readable torch checkpoint (corrupt?)"),
+    ],
+)
+def test_a_wrong_or_corrupt_file_names_the_path_and_the_problem(
+    write: Callable[[Path, Path], None],
+    problem: str,
+    tiny_detoxify: tuple[Path, Path],
+    tmp_path: Path,
 ) -> None:
-    wrong = tmp_path / "plain.ckpt"
-    torch.save({"weights": torch.zeros(2)}, wrong)
-    message = _error(wrong, tiny_detoxify[1], tmp_path)
-    assert message.startswith(f"Detoxify checkpoint {wrong}: not in Detoxify's format")
-
-
-def test_a_truncated_checkpoint_is_reported_as_corrupt(
-    tiny_detoxify: tuple[Path, Path], tmp_path: Path
-) -> None:
-    corrupt = tmp_path / "cut.ckpt"
-    corrupt.write_bytes(tiny_detoxify[0].read_bytes()[:5000])
-    message = _error(corrupt, tiny_detoxify[1], tmp_path)
-    assert message.startswith(f"Detoxify checkpoint {corrupt}: not a readable torch checkpoint")
-
-
-def test_garbage_bytes_are_reported_as_corrupt(
-    tiny_detoxify: tuple[Path, Path], tmp_path: Path
-) -> None:
-    garbage = tmp_path / "garbage.ckpt"
-    torch.save("a string, not a model", garbage)
-    assert "not in Detoxify's format" in _error(garbage, tiny_detoxify[1], tmp_path)
-    garbage.write_bytes(b"\x89PNG not a checkpoint at all")
-    assert "not a readable torch checkpoint" in _error(garbage, tiny_detoxify[1], tmp_path)
+    bad = tmp_path / "bad.ckpt"
+    write(bad, tiny_detoxify[0])
+    assert _error(bad, tiny_detoxify[1], tmp_path).startswith(
+        f"Detoxify checkpoint {bad}: {problem}"
+    )
 
 
 def test_weights_that_do_not_fit_the_config_are_reported(
