@@ -8,6 +8,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from services.common.topics import ensure_topics
 from services.moderation.scoring import Engine, load_engine
 from tests.processes import free_port
 from tests.system import system
+from tests.tiny_detoxify import build_tiny_detoxify
 
 __all__ = ["free_port", "system"]  # `system`: the services as processes, for e2e and ops tests
 
@@ -82,10 +84,10 @@ def kafka_settings(kafka_bootstrap: str) -> Iterator[KafkaSettings]:
     settings = KafkaSettings(bootstrap_servers=kafka_bootstrap, namespace=f"{unique('test')}.")
     asyncio.run(ensure_topics(settings))
     yield settings
-    asyncio.run(_delete_topics(settings))
+    asyncio.run(delete_topics(settings))
 
 
-async def _delete_topics(settings: KafkaSettings) -> None:
+async def delete_topics(settings: KafkaSettings) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap_servers)
     await admin.start()
     try:
@@ -103,6 +105,12 @@ def redis_settings(redis_url: str) -> RedisSettings:
 def engine() -> Engine:
     """Loaded once: the real embedded engine, as the worker runs it."""
     return load_engine("embedded")
+
+
+@pytest.fixture(scope="session")
+def tiny_detoxify(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny Detoxify-format checkpoint and its config dir: (checkpoint, config_dir)."""
+    return build_tiny_detoxify(tmp_path_factory.mktemp("detoxify"))
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from services.modctl.testbed.processes import (
     System,
     free_port,
     running_system,
+    service_env,
     wait_until_ok,
 )
 
@@ -21,6 +22,7 @@ __all__ = [
     "System",
     "free_port",
     "running_system",
+    "service_env",
     "wait_for",
     "wait_until_ok",
 ]

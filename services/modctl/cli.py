@@ -9,6 +9,7 @@ from services.modctl.commands import (
     bench,
     dlq,
     feed,
+    models,
     moderators,
     perspective_keys,
     score,
@@ -16,6 +17,7 @@ from services.modctl.commands import (
     soak,
     status,
     system,
+    train,
 )
 
 # Each command module adds its subcommands; a new module is one more entry here.
@@ -30,6 +32,8 @@ COMMAND_MODULES = (
     bench,
     perspective_keys,
     soak,
+    models,
+    train,
 )
 
 

@@ -1,5 +1,7 @@
 """The moderation worker process: Kafka consumers plus /metrics and health over HTTP."""
 
+import logging
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -11,9 +13,24 @@ from services.common.contract import ConsumerGroup, Topic
 from services.common.http import add_operational_routes, redis_check
 from services.common.lag import Subscription, lag_monitor
 from services.moderation.moderator import CacheSettings, Moderator
-from services.moderation.scoring import Engine, load_engine
+from services.moderation.scoring import CheckpointError, Engine, load_engine
 from services.moderation.settings import ModerationSettings
 from services.moderation.worker import subscribe_moderation
+
+# A model that cannot load is a configuration error: restarting will not fix it (EX_CONFIG).
+EXIT_BAD_MODEL = 78
+logger = logging.getLogger("moderation")
+
+
+def _load_or_exit(settings: ModerationSettings) -> Engine:
+    """One clear log line and exit 78 for a bad model file, not a traceback per restart."""
+    try:
+        return load_engine(settings.engine, settings)
+    except (CheckpointError, ValueError) as error:
+        logger.error("moderation cannot start: %s", error, extra={"event": "engine_failed"})
+        logging.shutdown()
+        # Nothing has started yet; uvicorn would print the lifespan's traceback on any raise.
+        os._exit(EXIT_BAD_MODEL)
 
 
 def create_app(settings: ModerationSettings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -25,7 +42,7 @@ def create_app(settings: ModerationSettings | None = None, engine: Engine | None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        loaded["engine"] = engine or load_engine(settings.engine)
+        loaded["engine"] = engine or _load_or_exit(settings)
         caches = CacheSettings(
             settings.decision_ttl_seconds,
             settings.score_ttl_seconds,

@@ -1,5 +1,8 @@
 """Moderation worker settings (MODERATION_*)."""
 
+from pathlib import Path
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
@@ -11,6 +14,14 @@ class ModerationSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="MODERATION_", env_nested_delimiter="__")
     port: int = 8001
     engine: str = "embedded"
+    # The Detoxify engine: a local checkpoint (and HF config/tokenizer dir) works offline;
+    # without one it uses the model `modctl models import` installed in `models_dir`.
+    detoxify_model: Literal[
+        "original", "unbiased", "multilingual", "original-small", "unbiased-small"
+    ] = "original"
+    detoxify_checkpoint: Path | None = None
+    detoxify_config_dir: Path | None = None
+    models_dir: Path = Path(".data/models")
     batch_size: int = Field(default=32, ge=1, le=1000)
     batch_timeout_ms: int = Field(default=50, ge=1)
     decision_ttl_seconds: int = 7 * 24 * 3600  # a week: covers any redelivery

@@ -2,12 +2,15 @@
 
 import io
 import json
+from pathlib import Path
 
 import pytest
 
+from services.modctl.cli import main
 from services.modctl.score import score_stream
 from services.moderation.policy import Policy
 from services.moderation.scoring import Engine
+from tests.tiny_detoxify import LABELS
 
 ARTICLE = "NATO allies debate defence spending.\nUkraine asks for membership."
 
@@ -40,3 +43,20 @@ def test_a_bad_line_is_reported_with_its_number(engine: Engine) -> None:
     source = io.StringIO('{"id": "1", "text": "ok"}\n{"id": "2"}\n')
     with pytest.raises(ValueError, match="line 2: text"):
         score_stream(engine, Policy(), source, io.StringIO(), batch=10)
+
+
+def test_engine_option_picks_detoxify_over_the_setting(
+    tiny_detoxify: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkpoint, config_dir = tiny_detoxify
+    monkeypatch.setenv("MODERATION_ENGINE", "embedded")
+    monkeypatch.setenv("MODERATION_DETOXIFY_CHECKPOINT", str(checkpoint))
+    monkeypatch.setenv("MODERATION_DETOXIFY_CONFIG_DIR", str(config_dir))
+    source, sink = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    line = {"id": "1", "text": "You idiot", "article_text": ARTICLE}
+    source.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    args = ["score", "--engine", "detoxify", "--input", str(source), "--output", str(sink)]
+    assert main(args) == 0
+    (result,) = map(json.loads, sink.read_text(encoding="utf-8").splitlines())
+    assert list(result["toxicity"]) == LABELS
+    assert result["relevance"] is not None

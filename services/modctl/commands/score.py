@@ -4,6 +4,8 @@ import argparse
 import sys
 from typing import Any
 
+from services.moderation.scoring import ENGINES
+
 
 def register(commands: "argparse._SubParsersAction[Any]") -> None:
     score = commands.add_parser("score", help="score JSONL offline: {id, text, article_text}")
@@ -12,6 +14,12 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         "--output", type=argparse.FileType("w", encoding="utf-8"), default=sys.stdout
     )
     score.add_argument("--batch", type=int, default=64)
+    score.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="scoring engine (default: MODERATION_ENGINE, else embedded)",
+    )
     score.set_defaults(handler=cmd_score)
 
 
@@ -22,7 +30,12 @@ def cmd_score(args: argparse.Namespace) -> int:
     from services.moderation.settings import ModerationSettings
 
     settings = ModerationSettings()
-    engine = load_engine(settings.engine)
-    count = score_stream(engine, settings.policy, args.input, args.output, args.batch)
+    engine = load_engine(args.engine or settings.engine, settings)
+    try:
+        count = score_stream(engine, settings.policy, args.input, args.output, args.batch)
+    finally:
+        for stream in (args.input, args.output):
+            if stream not in (sys.stdin, sys.stdout):
+                stream.close()
     print(f"scored {count}", file=sys.stderr)
     return 0

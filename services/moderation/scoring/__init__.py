@@ -2,10 +2,13 @@
 
 import os
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from services.moderation.settings import ModerationSettings
 
 LabelScores = dict[str, float]
 Vectors = NDArray[np.float32]
@@ -26,8 +29,23 @@ class Engine(Protocol):
         ...
 
 
-def load_engine(name: str) -> Engine:
-    """The engine named by MODERATION_ENGINE, loaded once at start-up."""
+class CheckpointError(RuntimeError):
+    """A model file cannot be loaded; the message names the file and what is wrong with it."""
+
+    def __init__(self, path: object, problem: str) -> None:
+        super().__init__(f"Detoxify checkpoint {path}: {problem}")
+        self.path = str(path)
+        self.problem = problem
+
+
+ENGINES = ("embedded", "detoxify")
+
+
+def load_engine(name: str, settings: "ModerationSettings | None" = None) -> Engine:
+    """The engine named by MODERATION_ENGINE, loaded once at start-up.
+
+    A Detoxify model that cannot be loaded raises `CheckpointError` naming the file.
+    """
     # Local files only unless the operator says otherwise; set before transformers is imported,
     # or a failing hub lookup retries for about half a minute.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -37,4 +55,15 @@ def load_engine(name: str) -> Engine:
         from services.moderation.scoring.embedded import EmbeddedEngine
 
         return EmbeddedEngine()
-    raise ValueError(f"MODERATION_ENGINE: unknown engine {name!r} (known: embedded)")
+    if name == "detoxify":
+        from services.moderation.scoring.detoxify import DetoxifyEngine
+        from services.moderation.settings import ModerationSettings
+
+        settings = settings or ModerationSettings()
+        return DetoxifyEngine(
+            settings.detoxify_model,
+            settings.detoxify_checkpoint,
+            settings.detoxify_config_dir,
+            settings.models_dir,
+        )
+    raise ValueError(f"MODERATION_ENGINE: unknown engine {name!r} (known: {', '.join(ENGINES)})")

