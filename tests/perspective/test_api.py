@@ -105,7 +105,7 @@ def test_missing_and_bad_keys_are_refused(perspective: ServiceProcess) -> None:
 @pytest.mark.parametrize(
     ("body", "names"),
     [
-        (request("Hi", requestedAttributes={"INSULT": {}}), "INSULT"),
+        (request("Hi", requestedAttributes={"SEVERE_TOXICITY": {}}), "SEVERE_TOXICITY"),
         (request("Hi", requestedAttributes={"NOPE": {}}), "NOPE"),
         (request("Hi", languages=["xx"]), "xx"),
         (request(" "), "non-empty"),

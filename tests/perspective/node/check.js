@@ -44,10 +44,10 @@ async function main() {
   assert.equal(full.clientToken, 'node');
   assert.equal(full.attributeScores.TOXICITY.spanScores.length, 2);
 
-  await assert.rejects(perspective.analyze('hi', {attributes: ['threat']}), error => {
+  await assert.rejects(perspective.analyze('hi', {attributes: ['severe_toxicity']}), error => {
     assert.equal(error.name, 'ResponseError');
     assert.equal(error.response.status, 400);
-    assert.match(error.message, /THREAT/);
+    assert.match(error.message, /SEVERE_TOXICITY/);
     return true;
   });
   const stranger = new Perspective({apiKey: 'mk_not-a-key'});
