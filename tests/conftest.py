@@ -3,9 +3,7 @@
 import asyncio
 import os
 import shutil
-import socket
 import subprocess
-import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -18,23 +16,17 @@ from redis.asyncio import Redis
 from services.common.contract import TOPIC_LAYOUT, Author, CommentSubmitted
 from services.common.settings import KafkaSettings, RedisSettings
 from services.common.topics import ensure_topics
+from services.modctl.testbed.processes import wait_for_port
 from services.moderation.scoring import Engine, load_engine
 from tests.processes import free_port
 from tests.system import system
 from tests.tiny_detoxify import build_tiny_detoxify
 
-__all__ = ["free_port", "system"]  # `system`: the services as processes, for e2e and ops tests
-
-
-def wait_for_port(host: str, port: int, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            sock.settimeout(0.5)
-            if sock.connect_ex((host, port)) == 0:
-                return True
-        time.sleep(0.05)
-    return False
+__all__ = [
+    "free_port",
+    "system",
+    "wait_for_port",
+]  # `system`: the services as processes, for e2e and ops tests
 
 
 def unique(prefix: str) -> str:

@@ -33,6 +33,21 @@ class DeadLetter:
         return self.headers.get("dlq.error", "")
 
 
+def reading_consumer(
+    kafka: KafkaSettings, topic: str, group: str | None = None
+) -> AIOKafkaConsumer:
+    """A consumer for `snapshot`: from the start (no group) or from the group's offsets, with
+    room for the largest record the topics accept, committing only when told to."""
+    return AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=kafka.bootstrap_servers,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_partition_fetch_bytes=FETCH_BYTES,
+    )
+
+
 async def assigned(consumer: AIOKafkaConsumer, topic: str) -> list[TopicPartition]:
     """The partitions of `topic` once the consumer (subscribed to it) has them all."""
     async with asyncio.timeout(ASSIGNMENT_TIMEOUT_SECONDS):
@@ -71,14 +86,7 @@ def _letter(record: ConsumerRecord[bytes, bytes]) -> DeadLetter:
 
 async def list_dead_letters(kafka: KafkaSettings) -> list[DeadLetter]:
     topic = kafka.topic(Topic.COMMENTS_DLQ)
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=kafka.bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=FETCH_BYTES,
-    )
+    consumer = reading_consumer(kafka, topic)
     await consumer.start()
     try:
         return [_letter(record) async for _, record in snapshot(consumer, topic)]
@@ -93,14 +101,7 @@ async def replay_dead_letters(kafka: KafkaSettings) -> list[DeadLetter]:
     A record that still cannot be processed simply comes back to the dead-letter topic.
     """
     topic = kafka.topic(Topic.COMMENTS_DLQ)
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=kafka.bootstrap_servers,
-        group_id=kafka.group(ConsumerGroup.DLQ_REPLAY),
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=FETCH_BYTES,
-    )
+    consumer = reading_consumer(kafka, topic, kafka.group(ConsumerGroup.DLQ_REPLAY))
     producer = AIOKafkaProducer(
         bootstrap_servers=kafka.bootstrap_servers,
         enable_idempotence=True,

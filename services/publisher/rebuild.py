@@ -6,12 +6,11 @@ nothing and replaying into an empty one restores every feed, queue and comment s
 
 from collections import Counter
 
-from aiokafka import AIOKafkaConsumer
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from services.common.contract import CommentModerated, Topic
-from services.common.dlq import FETCH_BYTES, snapshot
+from services.common.dlq import reading_consumer, snapshot
 from services.common.settings import KafkaSettings
 from services.publisher.views import CommentViews
 
@@ -19,14 +18,7 @@ from services.publisher.views import CommentViews
 async def rebuild_views(kafka: KafkaSettings, redis: Redis) -> Counter[str]:
     """Replay up to the end offsets seen at the start; return counts by outcome."""
     topic = kafka.topic(Topic.COMMENTS_MODERATED)
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=kafka.bootstrap_servers,
-        group_id=None,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        max_partition_fetch_bytes=FETCH_BYTES,
-    )
+    consumer = reading_consumer(kafka, topic)
     views = CommentViews(redis)
     counts: Counter[str] = Counter()
     await consumer.start()
