@@ -14,8 +14,9 @@ from pathlib import Path
 import httpx
 
 from services.common.settings import KafkaSettings
+from services.modctl.processes import ROOT as ROOT
+from services.modctl.processes import port_open
 
-ROOT = Path(__file__).resolve().parents[3]
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
@@ -134,9 +135,7 @@ def wait_until_ok(
 def wait_for_port(host: str, port: int, timeout: float = 10.0) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            sock.settimeout(0.5)
-            if sock.connect_ex((host, port)) == 0:
-                return True
+        if port_open(host, port):
+            return True
         time.sleep(0.05)
     return False
