@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 from services.common.contract import TOPIC_LAYOUT, Author, CommentSubmitted
 from services.common.settings import KafkaSettings, RedisSettings
 from services.common.topics import ensure_topics
-from services.modctl.testbed.processes import wait_for_port
+from services.modctl.testbed.processes import mint_key, wait_for_port
 from services.moderation.scoring import Engine, load_engine
 from tests.processes import free_port
 from tests.system import system
@@ -24,6 +24,7 @@ from tests.tiny_detoxify import build_tiny_detoxify
 
 __all__ = [
     "free_port",
+    "mint_key",
     "system",
     "wait_for_port",
 ]  # `system`: the services as processes, for e2e and ops tests
@@ -119,3 +120,13 @@ def make_comment(tenant: str, article_id: str, body: str, **fields: Any) -> Comm
         body=body,
         **fields,
     )
+
+
+_KEYS: dict[tuple[str, str], str] = {}
+
+
+def key_headers(redis_url: str, tenant: str) -> dict[str, str]:
+    """`Authorization` with a key of `tenant` (every scope), minted once per tenant."""
+    if (redis_url, tenant) not in _KEYS:
+        _KEYS[redis_url, tenant] = mint_key(redis_url, tenant)
+    return {"Authorization": f"Bearer {_KEYS[redis_url, tenant]}"}

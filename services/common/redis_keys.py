@@ -113,14 +113,34 @@ def pending_decision_bodies(tenant: str) -> str:
     return f"desk-pending:{tenant}"
 
 
-def perspective_key(key_digest: str) -> str:
-    """A hash for one Perspective API key (by its sha256): `tenant`, `quota_per_minute`."""
-    return f"perspective-key:{key_digest}"
+def tenant(name: str) -> str:
+    """A hash: `created_at`, `private_feeds` ("1" or "0")."""
+    return f"tenant:{name}"
 
 
-def perspective_quota(key_digest: str, window: int) -> str:
-    """Requests made with a key in one fixed window (minute number since the epoch)."""
-    return f"perspective-quota:{key_digest}:{window}"
+def tenants() -> str:
+    return "tenants"
+
+
+def api_key(key_digest: str) -> str:
+    """A hash for one API key, by its sha256: `tenant`, `scopes`, `created_at`, `expires_at`,
+    `revoked_at`, `requests_per_minute`; the key itself is stored nowhere."""
+    return f"api-key:{key_digest}"
+
+
+def tenant_keys(tenant: str) -> str:
+    """The digests of every key the tenant was given (revoked and expired ones included)."""
+    return f"api-keys:{tenant}"
+
+
+def key_bucket(key_digest: str, service: str) -> str:
+    """The token bucket of one key's requests to one service."""
+    return f"ratelimit:key:{key_digest}:{service}"
+
+
+def author_bucket(tenant: str, author_id: str) -> str:
+    """The token bucket of one author's comments."""
+    return f"ratelimit:author:{tenant}:{author_id}"
 
 
 def as_text(value: bytes | str) -> str:

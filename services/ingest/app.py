@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from faststream.kafka import KafkaBroker
 
 from services.common.articles import ArticleStore
+from services.common.auth import install_auth
 from services.common.broker import create_broker
 from services.common.http import (
     BodySizeLimit,
@@ -37,6 +38,7 @@ def create_app(
     app.state.settings = settings
     app.state.broker = kafka
     app.state.articles = ArticleStore(redis)
+    install_auth(app, redis, "ingest", settings.key_requests_per_minute)
     app.include_router(routes.router)
     install_error_handlers(app, skip={"comment", "batch"})
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)

@@ -5,11 +5,12 @@ import logging
 from collections.abc import Awaitable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, HTTPException, Path, Request
+from fastapi import APIRouter, Body, Depends, HTTPException, Path, Request
 from faststream.kafka import KafkaBroker
 from redis.exceptions import RedisError
 
 from services.common.articles import ArticleStore
+from services.common.auth import require
 from services.common.contract import (
     ArticleUpserted,
     Author,
@@ -21,6 +22,7 @@ from services.common.contract import (
     new_event_id,
 )
 from services.common.http import InvalidRequest
+from services.common.tenants import ApiKey, Scope
 from services.ingest import metrics
 from services.ingest.schemas import (
     Accepted,
@@ -48,9 +50,9 @@ def get_articles(request: Request) -> ArticleStore:
     return request.app.state.articles  # type: ignore[no-any-return]
 
 
-def get_tenant(request: Request, x_tenant: Annotated[Identifier | None, Header()] = None) -> str:
-    """The tenant the request acts for (until API keys carry it)."""
-    return x_tenant or get_settings(request).default_tenant
+async def get_tenant(key: Annotated[ApiKey, Depends(require(Scope.INGEST))]) -> str:
+    """The tenant the request acts for: always the key's."""
+    return key.tenant
 
 
 BrokerDep = Annotated[KafkaBroker, Depends(get_broker)]

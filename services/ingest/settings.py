@@ -14,4 +14,6 @@ class IngestSettings(ServiceSettings):
     max_request_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     # How long a request waits for Kafka's acknowledgement before answering 503.
     publish_timeout_seconds: float = Field(default=5.0, gt=0)
-    default_tenant: str = "demo"
+    # Requests a minute per API key, unless the key has its own rate (`modctl keys create
+    # --requests-per-minute`).
+    key_requests_per_minute: int = Field(default=6000, ge=1)

@@ -11,12 +11,12 @@ from services.modctl.commands import (
     feed,
     models,
     moderators,
-    perspective_keys,
     score,
     seed,
     soak,
     status,
     system,
+    tenants,
     train,
 )
 
@@ -30,7 +30,7 @@ COMMAND_MODULES = (
     dlq,
     moderators,
     bench,
-    perspective_keys,
+    tenants,
     soak,
     models,
     train,

@@ -64,10 +64,11 @@ def comment_id(article_id: str, comment: SeedComment) -> str:
     return f"seed-{digest[:20]}"
 
 
-def load_seed(path: Path, ingest_url: str, tenant: str) -> SeedArticle:
-    """PUT the article, then POST its comments as one batch; raises on any refusal."""
+def load_seed(path: Path, ingest_url: str, key: str) -> SeedArticle:
+    """PUT the article, then POST its comments as one batch, with a key of the tenant (which
+    needs the `ingest` scope); raises on any refusal."""
     article = parse_seed(path.read_text(encoding="utf-8"))
-    headers = {"X-Tenant": tenant}
+    headers = {"Authorization": f"Bearer {key}"}
     with httpx.Client(base_url=ingest_url, headers=headers, timeout=30.0) as client:
         response = client.put(
             f"/v1/articles/{article.article_id}",

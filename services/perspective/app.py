@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from faststream.kafka import KafkaBroker
 
+from services.common.auth import install_auth
 from services.common.broker import create_broker
 from services.common.http import BodySizeLimit, add_operational_routes, redis_check
 from services.moderation.policy import Policy
@@ -14,7 +15,6 @@ from services.moderation.policy_store import PolicyStore
 from services.moderation.scoring import load_engine
 from services.perspective import coral, metrics, routes
 from services.perspective.errors import install_error_handlers
-from services.perspective.keys import KeyStore
 from services.perspective.scorer import Scorer
 from services.perspective.settings import PerspectiveSettings
 
@@ -43,7 +43,7 @@ def create_app(
     app = FastAPI(title="perspective", version="v1alpha1", lifespan=lifespan)
     app.state.settings = settings
     app.state.broker = kafka
-    app.state.keys = KeyStore(redis)
+    install_auth(app, redis, "perspective", settings.quota_per_minute)
     app.state.policies = PolicyStore(redis, Policy())
     app.include_router(routes.router)
     app.include_router(coral.router)

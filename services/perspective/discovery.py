@@ -78,7 +78,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
 
 _QUERY = {"type": "string", "location": "query"}
 PARAMETERS = {
-    "key": {**_QUERY, "description": "API key (`modctl perspective-keys create TENANT`)."},
+    "key": {**_QUERY, "description": "API key (`modctl keys create TENANT --scopes analyze`)."},
     "alt": {**_QUERY, "enum": ["json"], "default": "json"},
     "fields": _QUERY,
     "prettyPrint": {"type": "boolean", "location": "query", "default": "true"},

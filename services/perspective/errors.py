@@ -5,6 +5,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
+from services.common.auth import AuthError
 from services.common.http import field_errors
 
 STATUS = {
@@ -51,6 +52,11 @@ def install_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, HTTPException)
         return error_response(exc.status_code, str(exc.detail), dict(exc.headers or {}))
 
+    async def on_auth_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, AuthError)
+        return error_response(exc.status, exc.message, exc.headers)
+
     app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(AuthError, on_auth_error)
     app.add_exception_handler(RequestValidationError, on_invalid)
     app.add_exception_handler(HTTPException, on_http)

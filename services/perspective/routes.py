@@ -4,10 +4,12 @@ import asyncio
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Request
 from faststream.kafka import KafkaBroker
 
+from services.common.auth import SentKey, get_auth
 from services.common.contract import FeedbackSuggested, Topic, feedback_key
+from services.common.tenants import ApiKey, Scope
 from services.perspective import discovery, metrics
 from services.perspective.attributes import (
     LABEL_ATTRIBUTES,
@@ -17,7 +19,6 @@ from services.perspective.attributes import (
     sentences,
 )
 from services.perspective.errors import ApiError, invalid
-from services.perspective.keys import ApiKey, KeyStore
 from services.perspective.schemas import AnalyzeRequest, SuggestRequest, TextEntry
 from services.perspective.scorer import Job, Result, Scorer
 from services.perspective.settings import PerspectiveSettings
@@ -37,29 +38,12 @@ def get_scorer(request: Request) -> Scorer:
 
 async def get_key(
     request: Request,
-    key: Annotated[str | None, Query()] = None,
+    given: SentKey,
     x_goog_api_key: Annotated[str | None, Header()] = None,
-    authorization: Annotated[str | None, Header()] = None,
 ) -> ApiKey:
-    """`?key=` as Perspective's clients send it, or `X-Goog-Api-Key`, or a bearer token."""
-    bearer = (
-        authorization[7:].strip()
-        if authorization and authorization[:7].lower() == "bearer "
-        else None
-    )
-    given = key or x_goog_api_key or bearer
-    if not given:
-        raise ApiError(401, "The request is missing a valid API key.")
-    settings = get_settings(request)
-    store: KeyStore = request.app.state.keys
-    found = await store.lookup(given)
-    if found is None:
-        raise ApiError(403, "API key not valid. Please pass a valid API key.")
-    quota = await store.spend(found, settings.quota_per_minute)
-    if not quota.allowed:
-        message = "Quota exceeded for this API key's requests per minute."
-        raise ApiError(429, message, {"Retry-After": str(quota.retry_after)})
-    return found
+    """A tenant key with the `analyze` scope: `?key=` as Perspective's clients send it, or
+    `X-Goog-Api-Key`, `X-Api-Key` or a bearer token."""
+    return await get_auth(request).authenticate(given or x_goog_api_key, Scope.ANALYZE)
 
 
 SettingsDep = Annotated[PerspectiveSettings, Depends(get_settings)]

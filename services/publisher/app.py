@@ -6,6 +6,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from services.common.auth import install_auth
 from services.common.broker import create_broker
 from services.common.contract import ConsumerGroup, Topic
 from services.common.http import add_operational_routes, install_error_handlers, redis_check
@@ -56,6 +57,7 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.redis = redis
     app.state.views = views
+    install_auth(app, redis, "publisher", settings.key_requests_per_minute)
     app.include_router(routes.router)
     app.include_router(policies.router)
     desk = install_desk(app, redis, views, settings)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel
 
 from services.common.contract import Identifier, Reason, Scores, Verdict
+from services.common.tenants import Scope
 from services.moderation.policy import Policy, PolicyOverride
 from services.moderation.policy_store import (
     TENANT_SCOPE,
@@ -17,47 +18,51 @@ from services.moderation.policy_store import (
     article_scope,
     section_scope,
 )
+from services.publisher.callers import Caller, key_or_moderator
 from services.publisher.desk import audit
 from services.publisher.desk.audit import AuditEntry
-from services.publisher.desk.auth import DeskState, Signed, api_moderator, get_desk
+from services.publisher.desk.auth import DeskState, get_desk
 from services.publisher.routes import ViewsDep
 from services.publisher.views import CommentViews
 
 router = APIRouter(prefix="/v1")
 DeskDep = Annotated[DeskState, Depends(get_desk)]
-Moderator = Annotated[Signed, Depends(api_moderator)]
+# A key with `policy:write`, or a moderator of the tenant (an admin to change anything).
+PolicyCaller = Annotated[Caller, Depends(key_or_moderator(Scope.POLICY_WRITE))]
+# A key with `feed:read`, or a moderator of the tenant.
+Reader = Annotated[Caller, Depends(key_or_moderator(Scope.FEED_READ))]
 Tenant = Annotated[Identifier, Path()]
 Section = Annotated[str, Path(min_length=1, max_length=200)]
 
 
 # Overrides list only the rules they change.
 @router.get("/policies/{tenant}", response_model=PolicyDocument, response_model_exclude_none=True)
-async def get_policy(tenant: Tenant, state: DeskDep, signed: Moderator) -> PolicyDocument:
+async def get_policy(tenant: Tenant, state: DeskDep, caller: PolicyCaller) -> PolicyDocument:
     """The tenant's policy (`stored: false`: the defaults) and its overrides."""
-    signed.require_tenant(tenant)
+    caller.require_tenant(tenant)
     return await state.policies.document(tenant)
 
 
 @router.put("/policies/{tenant}", response_model=PolicyChange)
 async def put_policy(
-    tenant: Tenant, policy: Policy, state: DeskDep, signed: Moderator
+    tenant: Tenant, policy: Policy, state: DeskDep, caller: PolicyCaller
 ) -> PolicyChange:
     """Replace the tenant's policy; fields left out take their defaults."""
-    return await _change(state, signed, tenant, TENANT_SCOPE, policy)
+    return await _change(state, caller, tenant, TENANT_SCOPE, policy)
 
 
 @router.put("/policies/{tenant}/sections/{section}", response_model=PolicyChange)
 async def put_section(
-    tenant: Tenant, section: Section, override: PolicyOverride, state: DeskDep, signed: Moderator
+    tenant: Tenant, section: Section, override: PolicyOverride, state: DeskDep, caller: PolicyCaller
 ) -> PolicyChange:
-    return await _change(state, signed, tenant, section_scope(section), override)
+    return await _change(state, caller, tenant, section_scope(section), override)
 
 
 @router.delete("/policies/{tenant}/sections/{section}", response_model=PolicyChange)
 async def delete_section(
-    tenant: Tenant, section: Section, state: DeskDep, signed: Moderator
+    tenant: Tenant, section: Section, state: DeskDep, caller: PolicyCaller
 ) -> PolicyChange:
-    return await _change(state, signed, tenant, section_scope(section), None)
+    return await _change(state, caller, tenant, section_scope(section), None)
 
 
 @router.put("/policies/{tenant}/articles/{article_id}", response_model=PolicyChange)
@@ -66,42 +71,42 @@ async def put_article(
     article_id: Annotated[Identifier, Path()],
     override: PolicyOverride,
     state: DeskDep,
-    signed: Moderator,
+    caller: PolicyCaller,
 ) -> PolicyChange:
     """For example `{"closed": true}` closes an article's comments."""
-    return await _change(state, signed, tenant, article_scope(article_id), override)
+    return await _change(state, caller, tenant, article_scope(article_id), override)
 
 
 @router.delete("/policies/{tenant}/articles/{article_id}", response_model=PolicyChange)
 async def delete_article(
-    tenant: Tenant, article_id: Annotated[Identifier, Path()], state: DeskDep, signed: Moderator
+    tenant: Tenant, article_id: Annotated[Identifier, Path()], state: DeskDep, caller: PolicyCaller
 ) -> PolicyChange:
-    return await _change(state, signed, tenant, article_scope(article_id), None)
+    return await _change(state, caller, tenant, article_scope(article_id), None)
 
 
 @router.get("/policies/{tenant}/changes", response_model=list[PolicyChange])
 async def policy_changes(
     tenant: Tenant,
     state: DeskDep,
-    signed: Moderator,
+    caller: PolicyCaller,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[PolicyChange]:
     """Every change, newest first: who, when, before and after."""
-    signed.require_tenant(tenant)
+    caller.require_tenant(tenant)
     return await state.policies.changes(tenant, limit)
 
 
 async def _change(
     state: DeskState,
-    signed: Signed,
+    caller: Caller,
     tenant: str,
     scope: str,
     value: Policy | PolicyOverride | None,
 ) -> PolicyChange:
-    signed.require_tenant(tenant)
-    signed.require_admin()
-    change = await state.policies.put(tenant, scope, value, signed.moderator)
-    entry = AuditEntry(moderator=signed.moderator, action="policy_change", details={"scope": scope})
+    caller.require_tenant(tenant)
+    caller.require_admin()
+    change = await state.policies.put(tenant, scope, value, caller.name)
+    entry = AuditEntry(moderator=caller.name, action="policy_change", details={"scope": scope})
     await audit.record(state.redis, tenant, entry)
     return change
 
@@ -110,11 +115,11 @@ async def _change(
 async def audit_log(
     tenant: Tenant,
     state: DeskDep,
-    signed: Moderator,
+    caller: PolicyCaller,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEntry]:
     """Every moderator action on the tenant, newest first."""
-    signed.require_tenant(tenant)
+    caller.require_tenant(tenant)
     return await audit.read(state.redis, tenant, limit)
 
 
@@ -132,12 +137,14 @@ class HistoryEntry(BaseModel):
 async def comment_history(
     comment_id: Annotated[Identifier, Path()],
     views: ViewsDep,
-    signed: Moderator,
-    tenant: Annotated[Identifier, Query()],
+    caller: Reader,
+    tenant: Annotated[
+        Identifier | None, Query(description="a key's own tenant when left out")
+    ] = None,
 ) -> list[HistoryEntry]:
     """Every verdict the comment received, machine and human, oldest first."""
-    signed.require_tenant(tenant)
-    found = await _history(views, tenant, comment_id)
+    chosen = caller.tenant(tenant)
+    found = await _history(views, chosen, comment_id)
     if not found:
         raise HTTPException(404, detail=f"no verdict for comment {comment_id!r} yet")
     return found

@@ -3,12 +3,21 @@
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
+from services.common.auth import (
+    KEY_HELP,
+    AuthError,
+    get_auth,
+    optional_key,
+    require,
+    require_tenant,
+)
 from services.common.contract import Identifier, Reason, Scores, Verdict
 from services.common.http import InvalidRequest
+from services.common.tenants import ApiKey, Scope
 from services.publisher.feed import Cursor, read_feed
 from services.publisher.settings import PublisherSettings
 from services.publisher.views import CommentState, CommentViews, verdict_status
@@ -67,23 +76,42 @@ def get_settings(request: Request) -> PublisherSettings:
     return request.app.state.settings  # type: ignore[no-any-return]
 
 
-def get_tenant(
+async def feed_tenant(
     request: Request,
-    tenant: Annotated[Identifier | None, Query(description="the site; a header works too")] = None,
-    x_tenant: Annotated[Identifier | None, Header()] = None,
+    key: Annotated[ApiKey | None, Depends(optional_key(Scope.FEED_READ))],
+    tenant: Annotated[
+        Identifier | None, Query(description="the site (public feeds; a key names its own)")
+    ] = None,
 ) -> str:
-    """The tenant to read for: a query parameter, so a feed URL works as pasted in a browser."""
-    return tenant or x_tenant or get_settings(request).default_tenant
+    """A public feed is read by naming its tenant, so a feed URL works as pasted in a browser;
+    a tenant with private feeds needs a key of its own with `feed:read`."""
+    if key is not None:
+        if tenant is not None:
+            require_tenant(key, tenant)
+        return key.tenant
+    if tenant is None:
+        raise AuthError(401, "missing_key", f"name the site with ?tenant=, or {KEY_HELP}")
+    found = await get_auth(request).tenants.tenant(tenant)
+    if found is None:
+        raise HTTPException(404, detail=f"no tenant {tenant!r}")
+    if found.private_feeds:
+        raise AuthError(
+            401, "missing_key", f"tenant {tenant!r} keeps its feeds private: {KEY_HELP}"
+        )
+    return tenant
+
+
+async def key_tenant(key: Annotated[ApiKey, Depends(require(Scope.FEED_READ))]) -> str:
+    return key.tenant
 
 
 ViewsDep = Annotated[CommentViews, Depends(get_views)]
-TenantDep = Annotated[str, Depends(get_tenant)]
 
 
 @router.get("/articles/{article_id}/comments", response_model=Feed)
 async def article_feed(
     article_id: Annotated[Identifier, Path()],
-    tenant: TenantDep,
+    tenant: Annotated[str, Depends(feed_tenant)],
     views: ViewsDep,
     redis: Annotated[Redis, Depends(get_redis)],
     settings: Annotated[PublisherSettings, Depends(get_settings)],
@@ -106,7 +134,9 @@ async def article_feed(
 
 @router.get("/comments/{comment_id}", response_model=CommentStatus)
 async def comment_status(
-    comment_id: Annotated[Identifier, Path()], tenant: TenantDep, views: ViewsDep
+    comment_id: Annotated[Identifier, Path()],
+    tenant: Annotated[str, Depends(key_tenant)],
+    views: ViewsDep,
 ) -> CommentStatus:
     """Where a comment stands: released, held for review or rejected, and why."""
     state = await views.state(tenant, comment_id)

@@ -11,7 +11,8 @@ class PublisherSettings(ServiceSettings):
     port: int = 8002
     batch_size: int = Field(default=100, ge=1, le=1000)
     batch_timeout_ms: int = Field(default=20, ge=1)
-    default_tenant: str = "demo"
+    # Requests a minute per API key, unless the key has its own rate.
+    key_requests_per_minute: int = Field(default=6000, ge=1)
     page_size: int = Field(default=50, ge=1, le=500)
     review_refresh_seconds: float = Field(default=15.0, gt=0)  # review queue gauges
     # The desk: how long a moderator may undo a decision before it is published, how long a

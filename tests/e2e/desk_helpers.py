@@ -79,7 +79,7 @@ def submit(system: System, tenant: str, article_id: str, body: str, author: str 
         "body": body,
     }
     response = httpx.post(
-        f"{system.ingest.url}/v1/comments", json=payload, headers={"X-Tenant": tenant}
+        f"{system.ingest.url}/v1/comments", json=payload, headers=system.headers(tenant)
     )
     assert response.status_code == 202, response.text
     return str(response.json()["accepted"][0])
@@ -89,14 +89,14 @@ def put_article(system: System, tenant: str, article_id: str, title: str, **fiel
     response = httpx.put(
         f"{system.ingest.url}/v1/articles/{article_id}",
         json={"title": title, **fields},
-        headers={"X-Tenant": tenant},
+        headers=system.headers(tenant),
     )
     assert response.status_code in (200, 202), response.text
 
 
 def status(system: System, tenant: str, comment_id: str) -> dict[str, Any] | None:
     response = httpx.get(
-        f"{system.publisher.url}/v1/comments/{comment_id}", params={"tenant": tenant}
+        f"{system.publisher.url}/v1/comments/{comment_id}", headers=system.headers(tenant)
     )
     return dict(response.json()) if response.status_code == 200 else None
 

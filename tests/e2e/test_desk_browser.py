@@ -86,7 +86,7 @@ def test_sign_in_see_why_held_approve_with_the_keyboard_and_find_it_in_the_feed(
 ) -> None:
     tenant = unique("demo")
     password = run_async(prepare(tenant, redis_url))
-    articles = [load_seed(path, system.ingest.url, tenant) for path in DEMO]
+    articles = [load_seed(path, system.ingest.url, system.key(tenant)) for path in DEMO]
     budget = articles[1]
     ids = {c.author: comment_id(budget.article_id, c) for c in budget.comments}
     spam, abuse = ids["CryptoKing"], ids["Angry Voter"]

@@ -22,7 +22,9 @@ def feed(system: System, tenant: str, article_id: str) -> list[dict[str, Any]]:
 
 
 def status(system: System, tenant: str, comment: str) -> dict[str, Any] | None:
-    response = httpx.get(f"{system.publisher.url}/v1/comments/{comment}", params={"tenant": tenant})
+    response = httpx.get(
+        f"{system.publisher.url}/v1/comments/{comment}", headers=system.headers(tenant)
+    )
     return dict(response.json()) if response.status_code == 200 else None
 
 
@@ -33,7 +35,7 @@ def submit(system: System, tenant: str, article_id: str, body: str) -> str:
         "body": body,
     }
     response = httpx.post(
-        f"{system.ingest.url}/v1/comments", json=payload, headers={"X-Tenant": tenant}
+        f"{system.ingest.url}/v1/comments", json=payload, headers=system.headers(tenant)
     )
     assert response.status_code == 202, response.text
     return str(response.json()["accepted"][0])
@@ -43,7 +45,7 @@ def submit(system: System, tenant: str, article_id: str, body: str) -> str:
 def demo(system: System) -> tuple[str, str]:
     """The demo article and its comments, loaded as `make run` loads them, under a fresh tenant."""
     tenant = unique("demo")
-    article = load_seed(DEMO, system.ingest.url, tenant)
+    article = load_seed(DEMO, system.ingest.url, system.key(tenant))
     return tenant, article.article_id
 
 
@@ -71,7 +73,7 @@ def test_demo_comments_reach_the_feed_in_order_with_scores(
 def test_seeding_twice_releases_each_comment_once(system: System, demo: tuple[str, str]) -> None:
     tenant, article_id = demo
     wait_for(lambda: True if len(feed(system, tenant, article_id)) >= 9 else None, what="demo feed")
-    load_seed(DEMO, system.ingest.url, tenant)
+    load_seed(DEMO, system.ingest.url, system.key(tenant))
     marker = submit(system, tenant, article_id, "Europe must carry more of its own defence.")
     wait_for(lambda: status(system, tenant, marker), what="the marker's verdict")
     assert len(feed(system, tenant, article_id)) == 10
@@ -116,8 +118,8 @@ def test_comment_on_unknown_article_is_moderated_unpenalised(system: System) -> 
 
 
 def test_unknown_comment_is_404(system: System) -> None:
-    response = httpx.get(f"{system.publisher.url}/v1/comments/nope", params={"tenant": "t"})
-    assert response.status_code == 404
+    url = f"{system.publisher.url}/v1/comments/nope"
+    assert httpx.get(url, headers=system.headers(unique("t"))).status_code == 404
 
 
 def test_every_service_is_ready_and_serves_metrics(system: System) -> None:

@@ -28,7 +28,7 @@ def post_batch(system: System, tenant: str, article_id: str, ids: list[str]) -> 
     response = httpx.post(
         f"{system.ingest.url}/v1/comments",
         json={"comments": comments},
-        headers={"X-Tenant": tenant},
+        headers=system.headers(tenant),
         timeout=30,
     )
     assert response.status_code == 202, response.text
@@ -54,7 +54,7 @@ def test_killed_worker_loses_none_and_releases_none_twice(system: System) -> Non
     tenant, article_id = unique("restart"), unique("a")
     httpx.put(
         f"{system.ingest.url}/v1/articles/{article_id}",
-        headers={"X-Tenant": tenant},
+        headers=system.headers(tenant),
         json={"title": "NATO defence spending", "body": "Allies argue over burden sharing."},
     )
     ids = [f"{article_id}-{n:03d}" for n in range(TOTAL)]

@@ -73,7 +73,7 @@ def test_kafka_restarted_mid_stream_ingest_refuses_then_recovers(bed: FaultBed) 
     bed.kafka.stop()
     response = httpx.post(
         f"{bed.system.ingest.url}/v1/comments",
-        headers={"X-Tenant": stream.tenant},
+        headers=bed.system.headers(stream.tenant),
         timeout=30,
         json={
             "article_id": stream.article_id,

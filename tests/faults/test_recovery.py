@@ -131,7 +131,7 @@ def test_a_dead_letter_is_replayed_once_after_the_cause_is_fixed(bed: FaultBed) 
     def released() -> dict[str, object] | None:
         r = httpx.get(
             f"{bed.system.publisher.url}/v1/comments/{comment.comment_id}",
-            params={"tenant": tenant},
+            headers=bed.system.headers(tenant),
         )
         return dict(r.json()) if r.status_code == 200 else None
 

@@ -10,7 +10,7 @@ from services.common.contract import CommentSubmitted, Topic
 from services.common.settings import KafkaSettings, RedisSettings
 from services.ingest.app import create_app
 from services.ingest.settings import IngestSettings
-from tests.conftest import unique
+from tests.conftest import key_headers, unique
 from tests.kafka_helpers import read_until
 
 pytestmark = pytest.mark.kafka
@@ -18,13 +18,17 @@ pytestmark = pytest.mark.kafka
 
 @pytest.fixture
 async def client(
-    kafka_settings: KafkaSettings, redis_settings: RedisSettings
+    kafka_settings: KafkaSettings, redis_settings: RedisSettings, tenant: str
 ) -> AsyncIterator[httpx.AsyncClient]:
+    """A client with a key of `tenant`."""
     settings = IngestSettings(kafka=kafka_settings, redis=redis_settings, max_request_bytes=200_000)
     app = create_app(settings)
+    headers = key_headers(redis_settings.url, tenant)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ingest") as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://ingest", headers=headers
+        ) as client:
             yield client
 
 
@@ -38,7 +42,8 @@ def comment(**fields: object) -> dict[str, object]:
 
 
 async def post(client: httpx.AsyncClient, tenant: str, payload: object) -> httpx.Response:
-    return await client.post("/v1/comments", json=payload, headers={"X-Tenant": tenant})
+    """As `tenant`, the client's key's tenant."""
+    return await client.post("/v1/comments", json=payload)
 
 
 def fields(response: httpx.Response) -> list[str]:
@@ -85,7 +90,7 @@ async def test_not_json_is_refused(client: httpx.AsyncClient, tenant: str) -> No
     response = await client.post(
         "/v1/comments",
         content=b"{not json",
-        headers={"X-Tenant": tenant, "Content-Type": "application/json"},
+        headers={"Content-Type": "application/json"},
     )
     assert response.status_code == 422
 
@@ -134,7 +139,6 @@ async def test_article_is_published_and_readable_by_the_worker(
     response = await client.put(
         f"/v1/articles/{article_id}",
         json={"title": "Budget vote", "body": "Parliament voted."},
-        headers={"X-Tenant": tenant},
     )
     assert response.status_code == 202
     values = await read_until(
@@ -144,8 +148,6 @@ async def test_article_is_published_and_readable_by_the_worker(
 
 
 async def test_article_without_title_is_refused(client: httpx.AsyncClient, tenant: str) -> None:
-    response = await client.put(
-        "/v1/articles/a-2", json={"body": "text"}, headers={"X-Tenant": tenant}
-    )
+    response = await client.put("/v1/articles/a-2", json={"body": "text"})
     assert response.status_code == 422
     assert fields(response) == ["title"]

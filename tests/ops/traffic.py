@@ -40,7 +40,7 @@ ARTICLE = {
 
 def comment_state(system: System, tenant: str, comment_id: str) -> dict[str, Any] | None:
     response = httpx.get(
-        f"{system.publisher.url}/v1/comments/{comment_id}", params={"tenant": tenant}
+        f"{system.publisher.url}/v1/comments/{comment_id}", headers=system.headers(tenant)
     )
     return dict(response.json()) if response.status_code == 200 else None
 
@@ -48,7 +48,7 @@ def comment_state(system: System, tenant: str, comment_id: str) -> dict[str, Any
 def send_traffic(system: System) -> str:
     """Send it all and wait until the publisher has applied every verdict; returns the tenant."""
     tenant, article_id = unique("ops"), unique("budget")
-    headers = {"X-Tenant": tenant}
+    headers = system.headers(tenant)
     httpx.put(
         f"{system.ingest.url}/v1/articles/{article_id}", json=ARTICLE, headers=headers
     ).raise_for_status()

@@ -1,14 +1,12 @@
 """The Perspective-compatible API as a real process against this session's Kafka and Redis."""
 
-import asyncio
 from collections.abc import Iterator
 
 import pytest
-from redis.asyncio import Redis
 
 from services.common.settings import KafkaSettings
-from services.modctl.testbed.processes import ServiceProcess, service_env
-from services.perspective.keys import KeyStore
+from services.common.tenants import Scope
+from services.modctl.testbed.processes import ServiceProcess, mint_key, service_env
 from tests.conftest import unique
 
 CORAL_SECRET = "coral-signing-secret"
@@ -27,12 +25,14 @@ def perspective(kafka_settings: KafkaSettings, redis_url: str) -> Iterator[Servi
         service.stop()
 
 
-def create_key(redis_url: str, tenant: str, quota_per_minute: int | None = None) -> str:
-    async def create() -> str:
-        async with Redis.from_url(redis_url) as redis:
-            return await KeyStore(redis).create(tenant, quota_per_minute)
-
-    return asyncio.run(create())
+def create_key(
+    redis_url: str,
+    tenant: str,
+    quota_per_minute: int | None = None,
+    scopes: frozenset[Scope] = frozenset({Scope.ANALYZE}),
+) -> str:
+    """A key of a (new) tenant with the `analyze` scope, as Perspective clients are given."""
+    return mint_key(redis_url, tenant, scopes, requests_per_minute=quota_per_minute)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.common.tenants import Scope
 from services.perspective.settings import MAX_TEXT_BYTES
 from tests.conftest import unique
 from tests.perspective.conftest import create_key
@@ -95,11 +96,14 @@ def test_key_may_come_as_a_header(perspective: ServiceProcess, api_key: str) -> 
         assert httpx.post(url, json=request("Hello"), headers=headers).status_code == 200
 
 
-def test_missing_and_bad_keys_are_refused(perspective: ServiceProcess) -> None:
+def test_missing_and_bad_keys_are_refused(perspective: ServiceProcess, redis_url: str) -> None:
     url = f"{perspective.url}{ANALYZE}"
     assert "missing" in error(httpx.post(url, json=request("Hi")), 401, "UNAUTHENTICATED")
     bad = analyze(perspective, "mk_not-a-key", request("Hi"))
-    assert "not valid" in error(bad, 403, "PERMISSION_DENIED")
+    assert "not valid" in error(bad, 401, "UNAUTHENTICATED")
+    ingest_only = create_key(redis_url, unique("site"), scopes=frozenset({Scope.INGEST}))
+    wrong = analyze(perspective, ingest_only, request("Hi"))
+    assert "analyze" in error(wrong, 403, "PERMISSION_DENIED")
 
 
 @pytest.mark.parametrize(

@@ -64,7 +64,7 @@ def test_bad_key_is_an_http_error(perspective: ServiceProcess) -> None:
             bad.comments().analyze(body=body).execute()
     finally:
         bad.close()
-    assert raised.value.resp.status == 403
+    assert raised.value.resp.status == 401
 
 
 def test_unknown_attribute_is_an_http_400(client: Any) -> None:

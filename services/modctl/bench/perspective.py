@@ -15,9 +15,9 @@ from statistics import quantiles
 import httpx
 
 from services.common.settings import RedisSettings
+from services.common.tenants import Scope, TenantStore
 from services.modctl.processes import DATA, ROOT
 from services.moderation.scoring import load_engine
-from services.perspective.keys import KeyStore
 
 TEXTS = (
     "Thanks for the clear write-up, the budget numbers finally make sense.",
@@ -99,7 +99,11 @@ async def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
 
 async def measure_api(url: str, rate: float, seconds: float) -> Latencies:
     async with RedisSettings().client() as redis:
-        key = await KeyStore(redis).create("bench", quota_per_minute=1_000_000)
+        store = TenantStore(redis)
+        await store.create_tenant("bench", exist_ok=True)
+        key, _ = await store.create_key(
+            "bench", frozenset({Scope.ANALYZE}), requests_per_minute=1_000_000
+        )
     async with httpx.AsyncClient(base_url=url, params={"key": key}, timeout=10.0) as http:
 
         async def call(i: int) -> None:

@@ -11,10 +11,10 @@ from typing import Any
 
 import httpx
 
-from services.common.settings import KafkaSettings
+from services.common.settings import KafkaSettings, RedisSettings
+from services.common.tenants import TenantStore
 from services.common.topics import ensure_topics
 from services.modctl import processes
-from services.modctl.commands.perspective_keys import create_key
 from services.modctl.demo_desk import DEMO_MODERATOR, prepare_demo_desk
 from services.modctl.seed import comment_id, load_seed, parse_seed
 
@@ -64,7 +64,8 @@ def start_all() -> list[str]:
 
 def cmd_up(args: argparse.Namespace) -> int:
     start_all()
-    print_urls(seed_demo() if args.seed else None)
+    key = demo_key()
+    print_urls(key, seed_demo(key) if args.seed else None)
     return 0
 
 
@@ -76,9 +77,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: stop.set())
     try:
         started = start_all()
-        password = seed_demo()
+        key = demo_key()
+        password = seed_demo(key)
         print(f"ready in {time.monotonic() - began:.1f}s; Ctrl-C stops everything started here")
-        print_urls(password)
+        print_urls(key, password)
         sys.stdout.flush()
         stop.wait()
     finally:
@@ -102,17 +104,32 @@ def stop_all(names: list[str]) -> None:
         processes.run_script("kafka/kafka.sh", "stop")
 
 
-def seed_demo(timeout: float = 120.0) -> str:
-    """Load the demo, then wait until each comment has a verdict, so the printed URLs work;
-    returns the demo moderator's new password."""
+def demo_key() -> str:
+    """The demo tenant (public feeds) and a new key of it with every scope: keys are stored
+    hashed, so an earlier one cannot be shown again."""
+
+    async def create() -> str:
+        async with RedisSettings().client() as redis:
+            store = TenantStore(redis)
+            await store.create_tenant(DEMO_TENANT, exist_ok=True)
+            key, _ = await store.create_key(DEMO_TENANT)
+            return key
+
+    return asyncio.run(create())
+
+
+def seed_demo(key: str, timeout: float = 120.0) -> str:
+    """Load the demo through ingest with the demo key, then wait until each comment has a
+    verdict, so the printed URLs work; returns the demo moderator's new password."""
     ingest, _, publisher, _ = processes.services()
     password = prepare_demo_desk(DEMO_TENANT)
-    articles = [load_seed(path, ingest.url, DEMO_TENANT) for path in DEMO_FILES]
+    articles = [load_seed(path, ingest.url, key) for path in DEMO_FILES]
     ids = [comment_id(a.article_id, c) for a in articles for c in a.comments]
     deadline = time.monotonic() + timeout
+    headers = {"Authorization": f"Bearer {key}"}
     while ids and time.monotonic() < deadline:
-        url = f"{publisher.url}/v1/comments/{ids[0]}?tenant={DEMO_TENANT}"
-        if httpx.get(url, timeout=5.0).status_code == 200:
+        url = f"{publisher.url}/v1/comments/{ids[0]}"
+        if httpx.get(url, headers=headers, timeout=5.0).status_code == 200:
             ids.pop(0)
         else:
             time.sleep(0.2)
@@ -121,7 +138,7 @@ def seed_demo(timeout: float = 120.0) -> str:
     return password
 
 
-def print_urls(demo_password: str | None = None) -> None:
+def print_urls(key: str, demo_password: str | None = None) -> None:
     ingest, moderation, publisher, perspective = processes.services()
     article_id = parse_seed(DEMO_FILE.read_text(encoding="utf-8")).article_id
     print(f"ingest      {ingest.url}/docs")
@@ -134,6 +151,5 @@ def print_urls(demo_password: str | None = None) -> None:
     print(f"perspective {perspective.url}/v1alpha1/comments:analyze")
     if demo_password:
         print(f"demo-moderator  user {DEMO_MODERATOR}  password {demo_password}")
-    # A new key each time: keys are stored hashed, so an old one cannot be shown again.
-    print(f"demo-key    {asyncio.run(create_key(DEMO_TENANT))}  (tenant {DEMO_TENANT})")
+    print(f"demo-key    {key}  (tenant {DEMO_TENANT}, every scope)")
     print(f"logs        {processes.DATA / 'logs'}")

@@ -1,5 +1,6 @@
 """The services as processes on free ports, for the test suite and `modctl soak`."""
 
+import asyncio
 import os
 import signal
 import socket
@@ -7,17 +8,18 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from redis.asyncio import Redis
 
 from services.common.settings import KafkaSettings
+from services.common.tenants import ALL_SCOPES, Scope, TenantStore
 from services.modctl.processes import ROOT as ROOT
 from services.modctl.processes import port_open
-
-OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
 def free_port() -> int:
@@ -78,9 +80,42 @@ class System:
     moderation: ServiceProcess
     publisher: ServiceProcess
     kafka: KafkaSettings
+    redis_url: str
+    _keys: dict[str, str] = field(default_factory=dict)
 
     def all(self) -> list[ServiceProcess]:
         return [self.ingest, self.moderation, self.publisher]
+
+    def key(self, tenant: str) -> str:
+        """A key of `tenant` with every scope (the tenant created if new), one per tenant."""
+        if tenant not in self._keys:
+            self._keys[tenant] = mint_key(self.redis_url, tenant)
+        return self._keys[tenant]
+
+    def headers(self, tenant: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key(tenant)}"}
+
+
+def mint_key(
+    redis_url: str,
+    tenant: str,
+    scopes: frozenset[Scope] = ALL_SCOPES,
+    *,
+    private_feeds: bool = False,
+    requests_per_minute: int | None = None,
+) -> str:
+    """A new key of `tenant` in that Redis, creating the tenant if it is new."""
+
+    async def create() -> str:
+        async with Redis.from_url(redis_url) as redis:
+            store = TenantStore(redis)
+            await store.create_tenant(tenant, private_feeds=private_feeds, exist_ok=True)
+            key, _ = await store.create_key(tenant, scopes, requests_per_minute=requests_per_minute)
+            return key
+
+    # On a thread of its own: callers may be inside a running loop (Playwright, async tests).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, create()).result()
 
 
 def service_env(kafka: KafkaSettings, redis_url: str) -> dict[str, str]:
@@ -103,6 +138,7 @@ def running_system(
         ServiceProcess("moderation", env, log_dir=log_dir),
         ServiceProcess("publisher", env, log_dir=log_dir),
         kafka,
+        redis_url,
     )
     try:
         for service in system.all():

@@ -54,7 +54,7 @@ class Stream:
     def create_article(self) -> None:
         response = httpx.put(
             f"{self.system.ingest.url}/v1/articles/{self.article_id}",
-            headers={"X-Tenant": self.tenant},
+            headers=self.system.headers(self.tenant),
             json={
                 "title": "NATO allies and Ukraine's defence",
                 "body": "Allies argue over defence spending, Ukraine and a negotiated settlement.",
@@ -86,7 +86,7 @@ class Stream:
                 response = httpx.post(
                     f"{self.system.ingest.url}/v1/comments",
                     json=payload,
-                    headers={"X-Tenant": self.tenant},
+                    headers=self.system.headers(self.tenant),
                     timeout=30,
                 )
                 if response.status_code == 202:

@@ -51,7 +51,7 @@ async function main() {
     return true;
   });
   const stranger = new Perspective({apiKey: 'mk_not-a-key'});
-  await assert.rejects(stranger.analyze('hi'), error => error.response.status === 403);
+  await assert.rejects(stranger.analyze('hi'), error => error.response.status === 401);
   console.log(`ok: ${seen.length} requests`);
 }
 
