@@ -26,6 +26,7 @@ from services.common.contract import (
     Scores,
     utc_now,
 )
+from services.common.ratelimit import Rate, TokenBuckets
 from services.moderation import metrics
 from services.moderation.analysis import Analysis, ArticleRef, article_chunks, cosine, run_engine
 from services.moderation.policy import Context, Policy, decide
@@ -49,6 +50,7 @@ class Moderator:
         self._engine = engine
         self._articles = ArticleStore(redis)
         self.policies = PolicyStore(redis, policy, caches.policy_cache_seconds)
+        self._buckets = TokenBuckets(redis)
         self._caches = caches
         self._inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
         metrics.report_from_start(engine.name, [*policy.thresholds, "relevance"])
@@ -101,10 +103,37 @@ class Moderator:
                 pipe.scard(key)
                 pipe.hget(redis_keys.author(c.tenant_id, c.author.id), "approved")
             raw = await pipe.execute()
+        over_rate = await self._authors_over_rate(comments, policies)
         return [
-            Context(repeats=int(raw[i * 4 + 2]) - 1, author_approved=int(raw[i * 4 + 3] or 0))
+            Context(
+                repeats=int(raw[i * 4 + 2]) - 1,
+                author_approved=int(raw[i * 4 + 3] or 0),
+                author_over_rate=over_rate[i],
+            )
             for i in range(len(comments))
         ]
+
+    async def _authors_over_rate(
+        self, comments: Sequence[CommentSubmitted], policies: Sequence[Policy]
+    ) -> list[bool]:
+        """One token per comment from its author's bucket, in order, so a flood's first
+        comments pass and the rest are over. Buckets are per tenant and author: one site's
+        flood never spends another's."""
+        limited = [i for i, p in enumerate(policies) if p.author_rate_per_minute]
+        over = [False] * len(comments)
+        if not limited:
+            return over
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for i in limited:
+                c = comments[i]
+                bucket = redis_keys.author_bucket(c.tenant_id, c.author.id)
+                await self._buckets.queue_take(
+                    pipe, bucket, Rate(policies[i].author_rate_per_minute)
+                )
+            results = await pipe.execute()
+        for i, (allowed, _) in zip(limited, results, strict=True):
+            over[i] = not allowed
+        return over
 
     def _decide(
         self,

@@ -37,6 +37,11 @@ class LinkAction(StrEnum):
     REJECT = "reject"
 
 
+class RateAction(StrEnum):
+    HOLD = "hold"
+    REJECT = "reject"
+
+
 def _checked_words(words: list[str]) -> list[str]:
     for index, entry in enumerate(words):
         if problem := check_entry(entry):
@@ -65,6 +70,10 @@ class Policy(BaseModel):
     repeat_window_seconds: int = Field(default=3600, ge=1, le=30 * 86400)
     # Authors with fewer approved comments than this are held (0: off).
     new_author_min_approved: int = Field(default=0, ge=0, le=1000)
+    # More comments a minute than this from one author (a token bucket: that many at once,
+    # then one every 60/N seconds): the rest are held or rejected, never refused (0: off).
+    author_rate_per_minute: int = Field(default=0, ge=0, le=10_000)
+    author_rate_action: RateAction = RateAction.HOLD
     premoderation: bool = False  # hold everything
     closed: bool = False  # no new comments (set on an article, usually)
 
@@ -92,6 +101,8 @@ class PolicyOverride(BaseModel):
     hold_repeated_posts: bool | None = None
     repeat_window_seconds: int | None = Field(default=None, ge=1, le=30 * 86400)
     new_author_min_approved: int | None = Field(default=None, ge=0, le=1000)
+    author_rate_per_minute: int | None = Field(default=None, ge=0, le=10_000)
+    author_rate_action: RateAction | None = None
     premoderation: bool | None = None
     closed: bool | None = None
 
@@ -116,6 +127,7 @@ class Context:
 
     repeats: int = 0  # earlier posts of the same text by the same author, within the window
     author_approved: int | None = None  # None: unknown, the rule does not apply
+    author_over_rate: bool = False  # the author's comment bucket was empty for this one
 
 
 _SEVERITY = {Verdict.APPROVED: 0, Verdict.REVIEW: 1, Verdict.REJECTED: 2}
@@ -222,4 +234,14 @@ def _author(policy: Policy, context: Context) -> Found:
             detail=f"{context.author_approved} of {minimum} approved comments needed",
         )
         found.append((Verdict.REVIEW, reason))
+    if policy.author_rate_per_minute and context.author_over_rate:
+        verdict = (
+            Verdict.REJECTED if policy.author_rate_action is RateAction.REJECT else Verdict.REVIEW
+        )
+        reason = Reason(
+            code="author_rate",
+            threshold=float(policy.author_rate_per_minute),
+            detail=f"more than {policy.author_rate_per_minute} comments a minute by this author",
+        )
+        found.append((verdict, reason))
     return found
