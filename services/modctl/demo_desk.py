@@ -14,6 +14,7 @@ DEMO_MODERATOR = "demo"
 DEMO_POLICY = Policy(
     banned_words=["kill yourself", "kys"],
     suspect_words=["idiot", "idiots", "moron", "morons", "bitcoin", "crypto"],
+    author_rate_per_minute=10,
 )
 
 

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from services.common import redis_keys
 from services.common.tenants import KeyState, Scope, TenantStore, digest
 from services.modctl.cli import main
+from services.modctl.commands.system import DEMO_TENANT, demo_key, print_urls
 from tests.conftest import unique
 
 T = TypeVar("T")
@@ -124,3 +125,16 @@ def test_bad_input_names_the_problem(modctl: Modctl) -> None:
         main(["keys", "create", tenant, "--scopes", "ingest,admin"])
     assert "unknown scope admin" in modctl.capsys.readouterr().err
     assert "no key" in modctl("keys", "revoke", tenant, "abcdef", code=1)[-1]
+
+
+def test_run_prints_a_demo_key_with_every_scope(modctl: Modctl, redis_url: str) -> None:
+    key = demo_key()
+    print_urls(key, "demo-password")
+    lines = modctl.capsys.readouterr().out.splitlines()
+    (line,) = [line for line in lines if line.startswith("demo-key")]
+    assert line.split()[1] == key
+    record = peek(redis_url, lambda r: TenantStore(r).lookup(key))
+    assert record is not None
+    assert record.tenant == DEMO_TENANT
+    assert record.scopes == set(Scope)
+    assert any(line.startswith("feed ") and "tenant=demo" in line for line in lines)
