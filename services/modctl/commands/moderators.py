@@ -6,8 +6,6 @@ import getpass
 import sys
 from typing import Any
 
-from redis.asyncio import Redis
-
 from services.common.settings import RedisSettings
 from services.publisher.desk.accounts import AccountStore
 
@@ -53,7 +51,7 @@ async def add_moderator(
     name: str | None = None,
     replace: bool = False,
 ) -> None:
-    async with Redis.from_url(RedisSettings().url) as redis:
+    async with RedisSettings().client() as redis:
         await AccountStore(redis).add(
             username, password, tenants, admin=admin, display_name=name, replace=replace
         )
@@ -77,7 +75,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     async def accounts() -> list[str]:
-        async with Redis.from_url(RedisSettings().url) as redis:
+        async with RedisSettings().client() as redis:
             return [
                 f"{a.username}\t{','.join(a.tenants)}\t{'admin' if a.admin else ''}".rstrip()
                 for a in await AccountStore(redis).all()
@@ -90,7 +88,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_remove(args: argparse.Namespace) -> int:
     async def remove() -> bool:
-        async with Redis.from_url(RedisSettings().url) as redis:
+        async with RedisSettings().client() as redis:
             return await AccountStore(redis).remove(args.username)
 
     if not asyncio.run(remove()):
