@@ -58,13 +58,15 @@ async def test_an_acl_user_signs_in_and_a_wrong_password_is_refused(
 ) -> None:
     user = f"svc-{uuid.uuid4().hex[:8]}"
     password = uuid.uuid4().hex
-    await redis.execute_command("ACL", "SETUSER", user, "on", f">{password}", "~*", "+@all")
+    await redis.acl_setuser(
+        user, enabled=True, passwords=[f"+{password}"], keys=["*"], commands=["+@all"]
+    )
     try:
         async with RedisSettings(url=redis_url, username=user, password=password).client() as ok:
-            assert await ok.execute_command("ACL", "WHOAMI") in (user, user.encode())
+            assert await ok.acl_whoami() in (user, user.encode())
         wrong = RedisSettings(url=redis_url, username=user, password="wrong").client()
         with pytest.raises(AuthenticationError):
             await wrong.ping()
         await wrong.aclose()
     finally:
-        await redis.execute_command("ACL", "DELUSER", user)
+        await redis.acl_deluser(user)
