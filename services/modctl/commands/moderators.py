@@ -8,6 +8,7 @@ from typing import Any
 
 from services.common.settings import RedisSettings
 from services.publisher.desk.accounts import AccountStore
+from services.publisher.desk.sessions import end_all_sessions
 
 
 def register(commands: "argparse._SubParsersAction[Any]") -> None:
@@ -31,6 +32,12 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     remove = actions.add_parser("remove", help="delete a moderator; their sessions end")
     remove.add_argument("username")
     remove.set_defaults(handler=cmd_remove)
+
+    signout = actions.add_parser(
+        "signout-all", help="end every desk session of a moderator (a lost or shared device)"
+    )
+    signout.add_argument("username")
+    signout.set_defaults(handler=cmd_signout_all)
 
 
 def read_password(from_stdin: bool) -> str:
@@ -89,9 +96,22 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_remove(args: argparse.Namespace) -> int:
     async def remove() -> bool:
         async with RedisSettings().client() as redis:
+            await end_all_sessions(redis, args.username)
             return await AccountStore(redis).remove(args.username)
 
     if not asyncio.run(remove()):
         raise ValueError(f"no moderator {args.username!r}")
     print(f"moderator {args.username} removed")
+    return 0
+
+
+def cmd_signout_all(args: argparse.Namespace) -> int:
+    async def signout() -> int:
+        async with RedisSettings().client() as redis:
+            if await AccountStore(redis).get(args.username) is None:
+                raise ValueError(f"no moderator {args.username!r}")
+            return await end_all_sessions(redis, args.username)
+
+    ended = asyncio.run(signout())
+    print(f"moderator {args.username} signed out everywhere ({ended} sessions ended)")
     return 0
