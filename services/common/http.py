@@ -1,9 +1,11 @@
 """What every service serves besides its own API: /metrics and the two health probes."""
 
 import asyncio
+import re
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
+import numpy as np
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
@@ -93,6 +95,10 @@ def install_error_handlers(app: FastAPI, skip: Collection[str] = ()) -> None:
     app.add_exception_handler(InvalidRequest, on_invalid)
 
 
+class PayloadTooLarge(HTTPException):
+    """A body that outgrew the limit while it was read (sent without Content-Length)."""
+
+
 class BodySizeLimit:
     """Refuse a request body over `max_bytes` with 413, before more of it is read into memory."""
 
@@ -105,12 +111,13 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        refusal = JSONResponse({"error": "payload_too_large", "message": self.message}, 413)
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            response = JSONResponse({"error": "payload_too_large", "message": self.message}, 413)
-            await response(scope, receive, send)
+            await refusal(scope, receive, send)
             return
         seen = 0
+        started = False
 
         async def limited() -> Message:
             # A body sent without Content-Length is counted as it arrives.
@@ -118,7 +125,83 @@ class BodySizeLimit:
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > self.max_bytes:
-                raise HTTPException(413, detail=self.message)
+                raise PayloadTooLarge(413, detail=self.message)
             return message
 
-        await self.app(scope, limited, send)
+        async def tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited, tracked)
+        except PayloadTooLarge:
+            # Read by a middleware rather than a route: no handler turned it into a response.
+            if started:
+                raise
+            await refusal(scope, receive, send)
+
+
+MAX_JSON_DEPTH = 32
+_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply arrays and objects nest in `body`, found without parsing it: strings are
+    cut out first so brackets inside text don't count. Linear in the size, no recursion."""
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    if not brackets:
+        return 0
+    codes = np.frombuffer(brackets, dtype=np.uint8)
+    steps = np.where((codes == ord("[")) | (codes == ord("{")), 1, -1)
+    return int(np.cumsum(steps).max())
+
+
+def too_deep(message: str) -> Response:
+    return invalid_request([{"field": "body", "message": message}])
+
+
+class JsonDepthLimit:
+    """Refuse a JSON body nested deeper than `max_depth` before it is parsed: the parser
+    recurses per level, so 10,000 nested arrays would otherwise cost a RecursionError (a 500)."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_depth: int = MAX_JSON_DEPTH,
+        respond: Callable[[str], Response] = too_deep,
+    ) -> None:
+        self.app = app
+        self.max_depth = max_depth
+        self.respond = respond
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        content_type = dict(scope.get("headers", ())).get(b"content-type", b"")
+        if scope["type"] != "http" or b"json" not in content_type:
+            await self.app(scope, receive, send)
+            return
+        # The body is read whole here; BodySizeLimit, outside this, bounds it.
+        chunks = []
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if json_depth(body) > self.max_depth:
+            refusal = self.respond(f"JSON nested deeper than {self.max_depth} levels")
+            await refusal(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

@@ -10,6 +10,7 @@ from services.common.articles import ArticleStore
 from services.common.broker import create_broker
 from services.common.http import (
     BodySizeLimit,
+    JsonDepthLimit,
     add_operational_routes,
     install_error_handlers,
     redis_check,
@@ -39,6 +40,7 @@ def create_app(
     app.state.articles = ArticleStore(redis)
     app.include_router(routes.router)
     install_error_handlers(app, skip={"comment", "batch"})
+    app.add_middleware(JsonDepthLimit)  # inside BodySizeLimit: reads only what it let through
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 
     async def kafka_ready() -> bool:

@@ -12,6 +12,7 @@ class PublisherSettings(ServiceSettings):
     batch_size: int = Field(default=100, ge=1, le=1000)
     batch_timeout_ms: int = Field(default=20, ge=1)
     default_tenant: str = "demo"
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024)  # policies, desk actions
     page_size: int = Field(default=50, ge=1, le=500)
     review_refresh_seconds: float = Field(default=15.0, gt=0)  # review queue gauges
     # The desk: how long a moderator may undo a decision before it is published, how long a
