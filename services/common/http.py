@@ -10,6 +10,7 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+from pydantic import BaseModel
 from redis.asyncio import Redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -67,6 +68,39 @@ def field_errors(errors: Sequence[Any], skip: Collection[str] = ()) -> list[dict
             {"field": ".".join(loc) or "body", "message": str(error.get("msg", "invalid"))}
         )
     return found
+
+
+class FieldError(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """Every error the services answer: `detail` (refusals), or `error` and `message` with
+    `errors` naming each field at fault (422)."""
+
+    detail: Any = None
+    error: str | None = None
+    message: str | None = None
+    errors: list[FieldError] | None = None
+
+
+_MEANINGS = {
+    400: "Malformed request",
+    401: "No or wrong credentials",
+    403: "Not allowed for this caller or tenant",
+    404: "Not found",
+    413: "Request body over the size limit",
+    422: "Invalid field (each named in `errors`), or JSON nested too deeply",
+    429: "Too many requests; see Retry-After",
+    503: "A dependency (Kafka, Redis) is unavailable; see Retry-After",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the errors a route can answer, so clients (and the fuzz tests)
+    find every status they may get documented."""
+    return {code: {"model": ErrorBody, "description": _MEANINGS[code]} for code in codes}
 
 
 def invalid_request(errors: list[dict[str, str]]) -> JSONResponse:
@@ -158,19 +192,28 @@ def json_depth(body: bytes) -> int:
     return int(np.cumsum(steps).max())
 
 
-def too_deep(message: str) -> Response:
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def refuse_body(message: str) -> Response:
     return invalid_request([{"field": "body", "message": message}])
 
 
 class JsonDepthLimit:
     """Refuse a JSON body nested deeper than `max_depth` before it is parsed: the parser
-    recurses per level, so 10,000 nested arrays would otherwise cost a RecursionError (a 500)."""
+    recurses per level, so 10,000 nested arrays would otherwise cost a RecursionError (a 500).
+    A body that is not UTF-8 is refused here too, with the same clear answer."""
 
     def __init__(
         self,
         app: ASGIApp,
         max_depth: int = MAX_JSON_DEPTH,
-        respond: Callable[[str], Response] = too_deep,
+        respond: Callable[[str], Response] = refuse_body,
     ) -> None:
         self.app = app
         self.max_depth = max_depth
@@ -191,9 +234,13 @@ class JsonDepthLimit:
             chunks.append(message.get("body", b""))
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        if json_depth(body) > self.max_depth:
-            refusal = self.respond(f"JSON nested deeper than {self.max_depth} levels")
-            await refusal(scope, receive, send)
+        problem = None
+        if not _is_utf8(body):
+            problem = "not UTF-8 text (JSON bodies must be UTF-8)"
+        elif json_depth(body) > self.max_depth:
+            problem = f"JSON nested deeper than {self.max_depth} levels"
+        if problem:
+            await self.respond(problem)(scope, receive, send)
             return
         replayed = False
 

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel
 
 from services.common.contract import Identifier, Reason, Scores, Verdict
+from services.common.http import error_responses
 from services.moderation.policy import Policy, PolicyOverride
 from services.moderation.policy_store import (
     TENANT_SCOPE,
@@ -23,7 +24,8 @@ from services.publisher.desk.auth import DeskState, Signed, api_moderator, get_d
 from services.publisher.routes import ViewsDep
 from services.publisher.views import CommentViews
 
-router = APIRouter(prefix="/v1")
+# Every route takes a moderator (HTTP Basic, throttled) of the tenant; changes need an admin.
+router = APIRouter(prefix="/v1", responses=error_responses(401, 403, 413, 422, 429))
 DeskDep = Annotated[DeskState, Depends(get_desk)]
 Moderator = Annotated[Signed, Depends(api_moderator)]
 Tenant = Annotated[Identifier, Path()]
@@ -128,7 +130,11 @@ class HistoryEntry(BaseModel):
     model_version: str
 
 
-@router.get("/comments/{comment_id}/history", response_model=list[HistoryEntry])
+@router.get(
+    "/comments/{comment_id}/history",
+    response_model=list[HistoryEntry],
+    responses=error_responses(404),
+)
 async def comment_history(
     comment_id: Annotated[Identifier, Path()],
     views: ViewsDep,
