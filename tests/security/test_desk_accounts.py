@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from services.common.settings import KafkaSettings, RedisSettings
+from services.modctl.commands.moderators import add_moderator as reset_password
 from services.modctl.commands.moderators import cmd_signout_all
 from services.publisher.desk.accounts import HASHER, AccountStore
 from services.publisher.settings import PublisherSettings
@@ -174,8 +175,11 @@ async def test_sign_out_everywhere_ends_every_session_from_the_desk_and_modctl(
         await asyncio.to_thread(cmd_signout_all, argparse.Namespace(username=username))
         page = await tablet.get("/moderate", params={"tenant": tenant})
         assert page.status_code == 303
-        # A fresh sign-in works again.
+        # A fresh sign-in works again; a password reset signs it out too.
         await sign_in(tablet, username, tenant)
+        await reset_password(username, "a brand new password", [tenant], replace=True)
+        page = await tablet.get("/moderate", params={"tenant": tenant})
+        assert page.status_code == 303
 
 
 async def test_cookies_are_httponly_strict_and_secure_over_https(

@@ -62,6 +62,8 @@ async def add_moderator(
         await AccountStore(redis).add(
             username, password, tenants, admin=admin, display_name=name, replace=replace
         )
+        if replace:  # a reset password: whoever signed in with the old one is signed out
+            await end_all_sessions(redis, username)
 
 
 def cmd_add(args: argparse.Namespace) -> int:
