@@ -216,3 +216,40 @@ async def test_desk_pages_send_the_security_headers(desk: httpx.AsyncClient, red
     page = (await desk.get("/moderate", params={"tenant": tenant})).text
     assert "<script>" not in page
     assert " onclick=" not in page
+
+
+async def test_only_admins_manage_moderators_and_only_within_their_tenants(
+    app: FastAPI, redis: Redis
+) -> None:
+    mine, theirs = unique("tenant"), unique("tenant")
+    admin = await add_moderator(redis, [mine], admin=True)
+    colleague = await add_moderator(redis, [mine])
+    stranger = await add_moderator(redis, [theirs])
+    async with client(app) as admin_desk, client(app) as colleague_desk:
+        admin_csrf = await sign_in(admin_desk, admin, mine)
+        colleague_csrf = await sign_in(colleague_desk, colleague, mine)
+
+        refused = await colleague_desk.post(
+            f"/moderate/moderators/{admin}/signout", headers={"X-CSRF-Token": colleague_csrf}
+        )
+        assert refused.status_code == 403
+        assert (await colleague_desk.get("/moderate/moderators")).status_code == 403
+
+        listed = (await admin_desk.get("/moderate/moderators")).json()
+        names = {m["username"] for m in listed}
+        assert {admin, colleague} <= names
+        assert stranger not in names
+        outside = await admin_desk.post(
+            f"/moderate/moderators/{stranger}/signout", headers={"X-CSRF-Token": admin_csrf}
+        )
+        assert outside.status_code == 403
+        no_csrf = await admin_desk.post(f"/moderate/moderators/{colleague}/signout")
+        assert no_csrf.status_code == 403
+
+        done = await admin_desk.post(
+            f"/moderate/moderators/{colleague}/signout", headers={"X-CSRF-Token": admin_csrf}
+        )
+        assert done.status_code == 200
+        assert done.json() == {"sessions_ended": 1}
+        page = await colleague_desk.get("/moderate", params={"tenant": mine})
+        assert page.status_code == 303

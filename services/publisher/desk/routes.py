@@ -132,6 +132,36 @@ async def logout_everywhere(request: Request, state: DeskDep, signed: ActionUser
     return response
 
 
+@router.get("/moderators")
+async def list_moderators(state: DeskDep, signed: PageUser) -> list[dict[str, Any]]:
+    """Admins: the moderators who share a tenant with them."""
+    signed.require_admin("managing moderators")
+    mine = set(signed.account.tenants)
+    return [
+        {"username": a.username, "display_name": a.display_name, "tenants": a.tenants,
+         "admin": a.admin}
+        for a in await state.accounts.all()
+        if mine & set(a.tenants)
+    ]  # fmt: skip
+
+
+@router.post("/moderators/{username}/signout")
+async def sign_out_moderator(
+    username: Identifier, state: DeskDep, signed: ActionUser
+) -> dict[str, int]:
+    """Admins: end every session of a moderator whose tenants are all theirs."""
+    signed.require_admin("managing moderators")
+    target = await state.accounts.get(username)
+    if target is None or not set(target.tenants) <= set(signed.account.tenants):
+        raise HTTPException(403, detail=f"not an admin of every tenant of {username!r}")
+    ended = await state.sessions.end_all(username)
+    for tenant in target.tenants:
+        entry = AuditEntry(moderator=signed.moderator, action="sign_out_moderator",
+                           details={"moderator": username})  # fmt: skip
+        await audit.record(state.redis, tenant, entry)
+    return {"sessions_ended": ended}
+
+
 def _minutes(seconds: int) -> str:
     minutes = max(1, -(-seconds // 60))
     return f"{minutes} minute{'s' if minutes > 1 else ''}"
