@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 import pytest
+from hypothesis import HealthCheck, settings
 from redis.asyncio import Redis
 from schemathesis import Case, CheckFunction
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -82,3 +83,40 @@ def test_publisher_answers_every_request_as_documented(publisher_url: str, redis
     )
     assert "PUT /v1/policies/{tenant}" in fuzzed
     assert "GET /v1/articles/{article_id}/comments" in fuzzed
+
+
+def test_publisher_policy_sequences_stay_consistent(publisher_url: str, redis_url: str) -> None:
+    """Stateful: sequences of calls linked by their parameters (put a policy or an override,
+    read it back, delete it, read the changes), each answer checked as above."""
+    tenant = unique("fuzz")
+    headers = desk_session(publisher_url, redis_url, tenant)
+    machine = load(publisher_url).as_state_machine()
+    called: list[str] = []
+
+    class Sequences(machine):  # type: ignore[misc,valid-type]  # built at run time
+        def before_call(self, case: Case[Any]) -> None:
+            if case.path_parameters and "tenant" in case.path_parameters:
+                case.path_parameters["tenant"] = tenant
+
+        def get_call_kwargs(self, case: Case[Any]) -> dict[str, Any]:
+            called.append(case.operation.label)
+            return {"headers": headers, "timeout": 30}
+
+        def validate_response(self, response: Any, case: Case[Any], **kwargs: Any) -> None:
+            excluded: list[CheckFunction] = (
+                [positive_data_acceptance] if _semantic_refusal(response) else []
+            )
+            case.validate_response(response, excluded_checks=excluded, headers=headers)
+
+    Sequences.run(
+        settings=settings(
+            max_examples=8,
+            stateful_step_count=6,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+    )
+    assert len(called) >= 8
+    assert any(label.startswith("PUT /v1/policies/{tenant}") for label in called)
