@@ -102,6 +102,16 @@ def session(token_digest: str) -> str:
     return f"session:{token_digest}"
 
 
+def moderator_sessions(username: str) -> str:
+    """The session keys of one moderator, so that all of them can be ended at once."""
+    return f"moderator-sessions:{username}"
+
+
+def login_failures(kind: str, subject: str) -> str:
+    """Failed sign-ins in the current throttle window, per account or per client address."""
+    return f"login-failures:{kind}:{subject}"
+
+
 def pending_decisions() -> str:
     """Moderator decisions waiting out their undo window, all tenants: a sorted set by due time
     of `{tenant}/{comment_id}`; the decisions are in `pending_decision_bodies(tenant)`."""

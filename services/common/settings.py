@@ -3,6 +3,7 @@
 import ssl
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from faststream.kafka.security import parse_security
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
@@ -70,22 +71,56 @@ class KafkaSettings(BaseSettings):
 
 
 class RedisSettings(BaseSettings):
-    """REDIS_URL points every service at an existing Redis."""
+    """REDIS_URL points every service at an existing Redis; `rediss://` turns TLS on.
+
+    An ACL user and its password may sit in the URL or, kept out of it, in REDIS_USERNAME and
+    REDIS_PASSWORD (these win over the URL's)."""
 
     model_config = SettingsConfigDict(env_prefix="REDIS_", extra="ignore")
     url: str = "redis://127.0.0.1:6379/0"
     socket_timeout_seconds: float = 5.0
+    username: str = ""
+    password: SecretStr = SecretStr("")
+    ssl_cafile: Path | None = None  # the system's CAs when unset
+    ssl_certfile: Path | None = None  # client certificate for mutual TLS
+    ssl_keyfile: Path | None = None
+
+    def client_options(self) -> dict[str, Any]:
+        """Keyword arguments for `Redis.from_url(self.url, ...)`: credentials and TLS."""
+        options: dict[str, Any] = {}
+        if self.username:
+            options["username"] = self.username
+        if self.password.get_secret_value():
+            options["password"] = self.password.get_secret_value()
+        if self.url.startswith("rediss://"):
+            options["ssl_cert_reqs"] = "required"
+            options["ssl_check_hostname"] = True
+            if self.ssl_cafile:
+                options["ssl_ca_certs"] = str(self.ssl_cafile)
+            if self.ssl_certfile:
+                options["ssl_certfile"] = str(self.ssl_certfile)
+                options["ssl_keyfile"] = str(self.ssl_keyfile or self.ssl_certfile)
+        return options
+
+    def _url_for_client(self) -> str:
+        """The URL without its credentials when settings carry them (redis-py lets the URL win)."""
+        if not (self.username or self.password.get_secret_value()):
+            return self.url
+        parts = urlsplit(self.url)
+        host = parts.netloc.rpartition("@")[2]
+        return urlunsplit(parts._replace(netloc=host))
 
     def client(self) -> "Redis":
         """A client that reconnects by itself: stale connections after a Redis restart are
         checked and replaced, and a failed command is retried a few times with backoff."""
         return Redis.from_url(
-            self.url,
+            self._url_for_client(),
             socket_timeout=self.socket_timeout_seconds,
             socket_connect_timeout=self.socket_timeout_seconds,
             health_check_interval=5,
             retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
             retry_on_error=[RedisConnectionError, RedisTimeoutError],
+            **self.client_options(),
         )
 
 

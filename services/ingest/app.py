@@ -11,6 +11,7 @@ from services.common.auth import install_auth
 from services.common.broker import create_broker
 from services.common.http import (
     BodySizeLimit,
+    JsonDepthLimit,
     add_operational_routes,
     install_error_handlers,
     redis_check,
@@ -41,6 +42,7 @@ def create_app(
     install_auth(app, redis, "ingest", settings.key_requests_per_minute)
     app.include_router(routes.router)
     install_error_handlers(app, skip={"comment", "batch"})
+    app.add_middleware(JsonDepthLimit)  # inside BodySizeLimit: reads only what it let through
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 
     async def kafka_ready() -> bool:

@@ -21,7 +21,7 @@ from services.common.contract import (
     message_key,
     new_event_id,
 )
-from services.common.http import InvalidRequest
+from services.common.http import InvalidRequest, error_responses
 from services.common.tenants import ApiKey, Scope
 from services.ingest import metrics
 from services.ingest.schemas import (
@@ -35,7 +35,7 @@ from services.ingest.schemas import (
 from services.ingest.settings import IngestSettings
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=error_responses(413, 422, 503))
 
 
 def get_broker(request: Request) -> KafkaBroker:

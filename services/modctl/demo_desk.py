@@ -3,8 +3,6 @@
 import asyncio
 import secrets
 
-from redis.asyncio import Redis
-
 from services.common.settings import RedisSettings
 from services.moderation.policy import Policy
 from services.moderation.policy_store import TENANT_SCOPE, PolicyStore
@@ -22,7 +20,7 @@ async def prepare(tenant: str, redis_url: str | None = None) -> str:
     """A fresh password for the demo moderator (an admin of `tenant`); the demo policy unless
     the tenant has one. Returns the password."""
     password = secrets.token_urlsafe(12)
-    async with Redis.from_url(redis_url or RedisSettings().url) as redis:
+    async with (RedisSettings(url=redis_url) if redis_url else RedisSettings()).client() as redis:
         await AccountStore(redis).add(
             DEMO_MODERATOR,
             password,

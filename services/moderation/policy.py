@@ -6,15 +6,26 @@ many of the author's comments were approved) and passes it in as a `Context`.
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from services.common.contract import Reason, Verdict
 from services.moderation.scoring import LabelScores
 from services.moderation.textmatch import check_entry, find_links, find_terms, link_host
 
 MAX_WORDS = 5000
+# A listed word or `re:` pattern, bounded (a pattern runs on every comment); one that is blank
+# once normalised is refused by `check_entry`, naming the entry.
+Entry = Annotated[str, StringConstraints(min_length=1, max_length=500)]
+Domain = Annotated[str, StringConstraints(min_length=1, max_length=253)]
 
 
 class Band(BaseModel):
@@ -61,10 +72,10 @@ class Policy(BaseModel):
     relevance_floor: float = Field(default=0.2, ge=-1.0, le=1.0)
     # Matched on word boundaries after normalising case, accents, leetspeak and invisible
     # characters; an entry starting with `re:` is a regular expression on the normalised text.
-    banned_words: list[str] = Field(default_factory=list, max_length=MAX_WORDS)
-    suspect_words: list[str] = Field(default_factory=list, max_length=MAX_WORDS)
+    banned_words: list[Entry] = Field(default_factory=list, max_length=MAX_WORDS)
+    suspect_words: list[Entry] = Field(default_factory=list, max_length=MAX_WORDS)
     links: LinkAction = LinkAction.HOLD
-    allowed_domains: list[str] = Field(default_factory=list, max_length=1000)
+    allowed_domains: list[Domain] = Field(default_factory=list, max_length=1000)
     # The same text from the same author more than once within the window: held.
     hold_repeated_posts: bool = True
     repeat_window_seconds: int = Field(default=3600, ge=1, le=30 * 86400)
@@ -94,10 +105,10 @@ class PolicyOverride(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     thresholds: dict[str, Band] | None = None
     relevance_floor: float | None = Field(default=None, ge=-1.0, le=1.0)
-    banned_words: list[str] | None = Field(default=None, max_length=MAX_WORDS)
-    suspect_words: list[str] | None = Field(default=None, max_length=MAX_WORDS)
+    banned_words: list[Entry] | None = Field(default=None, max_length=MAX_WORDS)
+    suspect_words: list[Entry] | None = Field(default=None, max_length=MAX_WORDS)
     links: LinkAction | None = None
-    allowed_domains: list[str] | None = None
+    allowed_domains: list[Domain] | None = Field(default=None, max_length=1000)
     hold_repeated_posts: bool | None = None
     repeat_window_seconds: int | None = Field(default=None, ge=1, le=30 * 86400)
     new_author_min_approved: int | None = Field(default=None, ge=0, le=1000)

@@ -1,8 +1,9 @@
 """Finding listed words and links in a comment, through the disguises people use to slip by.
 
-Matching runs on a normalised copy of the text (case, accents, leetspeak and zero-width
-characters removed) that remembers where each of its characters came from, so every match is
-reported as a span of the original text, ready to highlight.
+Matching runs on a normalised copy of the text (compatibility forms, case, accents and other
+combining marks, zero-width and bidirectional controls, look-alike letters from other scripts,
+leetspeak) that remembers where each of its characters came from, so every match is reported
+as a span of the original text, ready to highlight. The stored comment is never changed.
 """
 
 import re
@@ -11,8 +12,51 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
-# Invisible characters used to split a word so a plain filter misses it.
-_INVISIBLE = {"\u00ad", "\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u180e"}
+# Invisible characters used to split a word so a plain filter misses it: every format
+# character (category Cf: zero-width spaces and joiners, soft hyphen, bidirectional controls
+# such as U+202E, word joiner, BOM) and the blank fillers that are not marked as such.
+_FILLERS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u180e"}
+# Letters of other scripts that look like Latin ones (after case folding), read as those.
+_LOOKALIKES = {
+    "a": ["CYRILLIC SMALL LETTER A", "GREEK SMALL LETTER ALPHA", "LATIN SMALL LETTER ALPHA"],
+    "b": ["CYRILLIC SMALL LETTER VE", "GREEK SMALL LETTER BETA"],
+    "c": ["CYRILLIC SMALL LETTER ES"],
+    "d": ["CYRILLIC SMALL LETTER KOMI DE"],
+    "e": ["CYRILLIC SMALL LETTER IE", "CYRILLIC SMALL LETTER IO", "GREEK SMALL LETTER EPSILON"],
+    "g": ["LATIN SMALL LETTER SCRIPT G", "ARMENIAN SMALL LETTER CO"],
+    "h": ["CYRILLIC SMALL LETTER SHHA", "CYRILLIC SMALL LETTER EN", "ARMENIAN SMALL LETTER HO"],
+    "i": [
+        "CYRILLIC SMALL LETTER BYELORUSSIAN-UKRAINIAN I",
+        "CYRILLIC SMALL LETTER YI",
+        "GREEK SMALL LETTER IOTA",
+        "LATIN SMALL LETTER DOTLESS I",
+        "LATIN SMALL LETTER IOTA",
+        "LATIN LETTER SMALL CAPITAL I",
+    ],
+    "j": ["CYRILLIC SMALL LETTER JE"],
+    "k": ["CYRILLIC SMALL LETTER KA", "GREEK SMALL LETTER KAPPA"],
+    "l": ["CYRILLIC SMALL LETTER PALOCHKA"],
+    "m": ["CYRILLIC SMALL LETTER EM"],
+    "n": ["GREEK SMALL LETTER ETA", "ARMENIAN SMALL LETTER VO"],
+    "o": [
+        "CYRILLIC SMALL LETTER O",
+        "GREEK SMALL LETTER OMICRON",
+        "ARMENIAN SMALL LETTER OH",
+    ],
+    "p": ["CYRILLIC SMALL LETTER ER", "GREEK SMALL LETTER RHO"],
+    "q": ["CYRILLIC SMALL LETTER QA"],
+    "r": ["LATIN LETTER SMALL CAPITAL R"],
+    "s": ["CYRILLIC SMALL LETTER DZE"],
+    "t": ["CYRILLIC SMALL LETTER TE", "GREEK SMALL LETTER TAU"],
+    "u": ["GREEK SMALL LETTER UPSILON", "ARMENIAN SMALL LETTER SEH"],
+    "v": ["GREEK SMALL LETTER NU", "CYRILLIC SMALL LETTER IZHITSA"],
+    "w": ["CYRILLIC SMALL LETTER WE", "GREEK SMALL LETTER OMEGA"],
+    "x": ["CYRILLIC SMALL LETTER HA", "GREEK SMALL LETTER CHI"],
+    "y": ["CYRILLIC SMALL LETTER U", "CYRILLIC SMALL LETTER STRAIGHT U"],
+}
+_HOMOGLYPHS = str.maketrans(
+    {unicodedata.lookup(name): latin for latin, names in _LOOKALIKES.items() for name in names}
+)
 # Characters read as letters inside words ("1d10t", "$tupid", "@ss").
 _LEET = str.maketrans(
     {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"}
@@ -42,19 +86,25 @@ class Normalised:
         return self.origin[start], self.origin[end - 1] + 1
 
 
+def _invisible(char: str) -> bool:
+    return char in _FILLERS or unicodedata.category(char) == "Cf"
+
+
 def normalise(text: str) -> Normalised:
-    """Case-folded, accents and invisible characters dropped, leetspeak read as letters."""
+    """NFKC's compatibility mapping (fullwidth, ligatures, styled letters) by way of NFKD, so
+    that combining marks come apart and are dropped; case-folded; invisible characters
+    dropped; look-alike letters and leetspeak read as the Latin letters they pass for."""
     if text.isascii():  # most comments: one character for one, no accents or invisibles
         return Normalised(text.lower().translate(_LEET), range(len(text)))
     chars: list[str] = []
     origin: list[int] = []
     for index, char in enumerate(text):
-        if char in _INVISIBLE:
+        if _invisible(char):
             continue
         for part in unicodedata.normalize("NFKD", char):
-            if unicodedata.combining(part):
+            if unicodedata.combining(part) or _invisible(part):
                 continue
-            for folded in part.casefold().translate(_LEET):
+            for folded in part.casefold().translate(_HOMOGLYPHS).translate(_LEET):
                 chars.append(folded)
                 origin.append(index)
     return Normalised("".join(chars), tuple(origin))
@@ -124,6 +174,8 @@ def find_terms(text: str, entries: Sequence[str], limit: int = 20) -> list[Match
     for entry, start, end in found_at:
         if end > start:
             first, last = norm.span(start, end)
+            while last < len(text) and unicodedata.combining(text[last]):
+                last += 1  # a mark on the last letter belongs to the match
             found.append(Match(entry, first, last, text[first:last]))
     found.sort(key=lambda m: (m.start, m.end))
     return found[:limit]

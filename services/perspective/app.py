@@ -9,12 +9,17 @@ from faststream.kafka import KafkaBroker
 
 from services.common.auth import install_auth
 from services.common.broker import create_broker
-from services.common.http import BodySizeLimit, add_operational_routes, redis_check
+from services.common.http import (
+    BodySizeLimit,
+    JsonDepthLimit,
+    add_operational_routes,
+    redis_check,
+)
 from services.moderation.policy import Policy
 from services.moderation.policy_store import PolicyStore
 from services.moderation.scoring import load_engine
 from services.perspective import coral, metrics, routes
-from services.perspective.errors import install_error_handlers
+from services.perspective.errors import error_response, install_error_handlers
 from services.perspective.scorer import Scorer
 from services.perspective.settings import PerspectiveSettings
 
@@ -48,6 +53,7 @@ def create_app(
     app.include_router(routes.router)
     app.include_router(coral.router)
     install_error_handlers(app)
+    app.add_middleware(JsonDepthLimit, respond=lambda message: error_response(400, message))
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 
     @app.middleware("http")

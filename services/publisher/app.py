@@ -9,7 +9,13 @@ from fastapi import FastAPI
 from services.common.auth import install_auth
 from services.common.broker import create_broker
 from services.common.contract import ConsumerGroup, Topic
-from services.common.http import add_operational_routes, install_error_handlers, redis_check
+from services.common.http import (
+    BodySizeLimit,
+    JsonDepthLimit,
+    add_operational_routes,
+    install_error_handlers,
+    redis_check,
+)
 from services.common.lag import Subscription, lag_monitor
 from services.common.periodic import every
 from services.publisher import policies, routes
@@ -62,6 +68,8 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     app.include_router(policies.router)
     desk = install_desk(app, redis, views, settings)
     install_error_handlers(app)
+    app.add_middleware(JsonDepthLimit)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)
 
     async def kafka_ready() -> bool:
         return await broker.ping(timeout=2.0)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query
 from pydantic import BaseModel
 
 from services.common.contract import Identifier, Reason, Scores, Verdict
+from services.common.http import error_responses
 from services.common.tenants import Scope
 from services.moderation.policy import Policy, PolicyOverride
 from services.moderation.policy_store import (
@@ -25,7 +26,8 @@ from services.publisher.desk.auth import DeskState, get_desk
 from services.publisher.routes import ViewsDep
 from services.publisher.views import CommentViews
 
-router = APIRouter(prefix="/v1")
+# Every route takes a moderator (HTTP Basic, throttled) of the tenant; changes need an admin.
+router = APIRouter(prefix="/v1", responses=error_responses(401, 403, 413, 422, 429))
 DeskDep = Annotated[DeskState, Depends(get_desk)]
 # A key with `policy:write`, or a moderator of the tenant (an admin to change anything).
 PolicyCaller = Annotated[Caller, Depends(key_or_moderator(Scope.POLICY_WRITE))]
@@ -133,7 +135,11 @@ class HistoryEntry(BaseModel):
     model_version: str
 
 
-@router.get("/comments/{comment_id}/history", response_model=list[HistoryEntry])
+@router.get(
+    "/comments/{comment_id}/history",
+    response_model=list[HistoryEntry],
+    responses=error_responses(404),
+)
 async def comment_history(
     comment_id: Annotated[Identifier, Path()],
     views: ViewsDep,

@@ -16,13 +16,13 @@ from services.common.auth import (
     require_tenant,
 )
 from services.common.contract import Identifier, Reason, Scores, Verdict
-from services.common.http import InvalidRequest
+from services.common.http import InvalidRequest, error_responses
 from services.common.tenants import ApiKey, Scope
 from services.publisher.feed import Cursor, read_feed
 from services.publisher.settings import PublisherSettings
 from services.publisher.views import CommentState, CommentViews, verdict_status
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=error_responses(413, 422))
 
 
 class FeedAuthor(BaseModel):
@@ -132,7 +132,7 @@ async def article_feed(
     )
 
 
-@router.get("/comments/{comment_id}", response_model=CommentStatus)
+@router.get("/comments/{comment_id}", response_model=CommentStatus, responses=error_responses(404))
 async def comment_status(
     comment_id: Annotated[Identifier, Path()],
     tenant: Annotated[str, Depends(key_tenant)],

@@ -72,10 +72,17 @@ def sign_in(client: httpx.Client, moderator: Moderator) -> str:
     return csrf.group(1)
 
 
-def submit(system: System, tenant: str, article_id: str, body: str, author: str = "r-1") -> str:
+def submit(
+    system: System,
+    tenant: str,
+    article_id: str,
+    body: str,
+    author: str = "r-1",
+    display_name: str | None = None,
+) -> str:
     payload = {
         "article_id": article_id,
-        "author": {"id": author, "display_name": author.title()},
+        "author": {"id": author, "display_name": display_name or author.title()},
         "body": body,
     }
     response = httpx.post(

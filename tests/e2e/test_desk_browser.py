@@ -7,12 +7,19 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
 
 from services.modctl.demo_desk import DEMO_MODERATOR, prepare
 from services.modctl.seed import comment_id, load_seed
 from tests.conftest import unique
-from tests.e2e.desk_helpers import Moderator, add_moderator, run_async, submit, wait_status
+from tests.e2e.desk_helpers import (
+    Moderator,
+    add_moderator,
+    put_article,
+    run_async,
+    submit,
+    wait_status,
+)
 from tests.processes import ROOT, System
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
@@ -170,6 +177,66 @@ def test_markup_in_a_comment_is_shown_as_text(
     page.click(f"#item-{comment} a.open")
     expect(page.locator("article.detail .body")).to_have_text(body)
     assert page.evaluate("window.pwned") is None
+    page.context.close()
+
+
+XSS_BODY = " ".join(
+    [
+        "<script>window.__xss = 'script'; alert('script')</script>",
+        "<img src=x onerror=\"window.__xss = 'img'; alert('img')\">",
+        "\"><svg onload=\"window.__xss = 'svg'; alert('svg')\">",
+        "<a href=\"javascript:alert('link')\">click me</a>",
+        "{{7*7}} ${7*7} {% raw %}",
+        "' onmouseover='alert(1)' x='",
+    ]
+)
+XSS_AUTHOR = "<img src=x onerror=alert('author')>\"><svg onload=alert('author2')>{{7*7}}"
+XSS_TITLE = "<script>alert('title')</script>\"><svg onload=alert('title2')>{{7*7}}"
+
+
+def assert_shown_literally(page: Page, scope: str, dialogs: list[str]) -> None:
+    """Every payload is text on the page: no element was injected, nothing ran."""
+    area = page.locator(scope)
+    for selector in ("script", "img", "svg", "iframe", "a[href^='javascript']"):
+        assert area.locator(selector).count() == 0, f"{selector} injected into {scope}"
+    assert page.locator("a[href^='javascript'], [onerror], [onload]").count() == 0
+    assert page.evaluate("window.__xss") is None
+    assert dialogs == []
+    assert "49" not in area.inner_text()  # {{7*7}} was not evaluated by a template
+
+
+def test_xss_payloads_in_comment_author_and_title_stay_text(
+    system: System, redis_url: str, browser: Browser
+) -> None:
+    moderator = premoderated(system, redis_url)
+    article = unique("a")
+    put_article(system, moderator.tenant, article, XSS_TITLE, url="javascript:alert('url')")
+    comment = submit(
+        system, moderator.tenant, article, XSS_BODY, author="x-1", display_name=XSS_AUTHOR
+    )
+    wait_status(system, moderator.tenant, comment, "held")
+
+    page = new_page(browser)
+    dialogs: list[str] = []
+
+    def on_dialog(dialog: Dialog) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    sign_in(page, system, moderator.username, moderator.password)
+    row = page.locator(f"#item-{comment}")
+    expect(row.locator(".body")).to_have_text(XSS_BODY)
+    expect(row.locator(".author")).to_have_text(XSS_AUTHOR)
+    expect(row.locator(".title")).to_have_text(XSS_TITLE)
+    assert_shown_literally(page, f"#item-{comment}", dialogs)
+
+    page.click(f"#item-{comment} a.open")
+    detail = page.locator("article.detail")
+    expect(detail.locator(".body")).to_have_text(XSS_BODY)
+    expect(detail.locator("h1")).to_contain_text(XSS_AUTHOR)
+    expect(detail.locator(".title")).to_have_text(XSS_TITLE)
+    assert_shown_literally(page, "main", dialogs)
     page.context.close()
 
 

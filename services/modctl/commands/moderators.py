@@ -6,10 +6,9 @@ import getpass
 import sys
 from typing import Any
 
-from redis.asyncio import Redis
-
 from services.common.settings import RedisSettings
 from services.publisher.desk.accounts import AccountStore
+from services.publisher.desk.sessions import end_all_sessions
 
 
 def register(commands: "argparse._SubParsersAction[Any]") -> None:
@@ -34,6 +33,12 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     remove.add_argument("username")
     remove.set_defaults(handler=cmd_remove)
 
+    signout = actions.add_parser(
+        "signout-all", help="end every desk session of a moderator (a lost or shared device)"
+    )
+    signout.add_argument("username")
+    signout.set_defaults(handler=cmd_signout_all)
+
 
 def read_password(from_stdin: bool) -> str:
     if from_stdin:
@@ -53,10 +58,12 @@ async def add_moderator(
     name: str | None = None,
     replace: bool = False,
 ) -> None:
-    async with Redis.from_url(RedisSettings().url) as redis:
+    async with RedisSettings().client() as redis:
         await AccountStore(redis).add(
             username, password, tenants, admin=admin, display_name=name, replace=replace
         )
+        if replace:  # a reset password: whoever signed in with the old one is signed out
+            await end_all_sessions(redis, username)
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -77,7 +84,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_list(args: argparse.Namespace) -> int:
     async def accounts() -> list[str]:
-        async with Redis.from_url(RedisSettings().url) as redis:
+        async with RedisSettings().client() as redis:
             return [
                 f"{a.username}\t{','.join(a.tenants)}\t{'admin' if a.admin else ''}".rstrip()
                 for a in await AccountStore(redis).all()
@@ -90,10 +97,23 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_remove(args: argparse.Namespace) -> int:
     async def remove() -> bool:
-        async with Redis.from_url(RedisSettings().url) as redis:
+        async with RedisSettings().client() as redis:
+            await end_all_sessions(redis, args.username)
             return await AccountStore(redis).remove(args.username)
 
     if not asyncio.run(remove()):
         raise ValueError(f"no moderator {args.username!r}")
     print(f"moderator {args.username} removed")
+    return 0
+
+
+def cmd_signout_all(args: argparse.Namespace) -> int:
+    async def signout() -> int:
+        async with RedisSettings().client() as redis:
+            if await AccountStore(redis).get(args.username) is None:
+                raise ValueError(f"no moderator {args.username!r}")
+            return await end_all_sessions(redis, args.username)
+
+    ended = asyncio.run(signout())
+    print(f"moderator {args.username} signed out everywhere ({ended} sessions ended)")
     return 0

@@ -1,20 +1,24 @@
 """Moderator accounts in Redis: argon2 password hashes, the tenants each may work on."""
 
 import asyncio
+import contextlib
 from datetime import datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
+from redis.exceptions import WatchError
 
 from services.common import redis_keys
 from services.common.contract import Identifier, utc_now
 
 MIN_PASSWORD_LENGTH = 8
-_HASHER = PasswordHasher()
+# argon2id with argon2-cffi's current recommended cost (RFC 9106's low-memory profile). When
+# these change, a stored hash made with the old cost is replaced at the next good sign-in.
+HASHER = PasswordHasher()
 # Verified against when the user does not exist, so a wrong name takes as long as a wrong password.
-_DUMMY_HASH = _HASHER.hash("not-a-password")
+_DUMMY_HASH = HASHER.hash("not-a-password")
 
 
 class Account(BaseModel):
@@ -30,8 +34,9 @@ class Account(BaseModel):
 
 
 class AccountStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: Redis, hasher: PasswordHasher = HASHER) -> None:
         self._redis = redis
+        self._hasher = hasher
 
     async def add(
         self,
@@ -51,7 +56,7 @@ class AccountStore:
             display_name=display_name or username,
             tenants=tenants,
             admin=admin,
-            password_hash=await asyncio.to_thread(_HASHER.hash, password),
+            password_hash=await asyncio.to_thread(self._hasher.hash, password),
         )
         key = redis_keys.moderator(username)
         created = await self._redis.set(key, account.model_dump_json(), nx=not replace)
@@ -65,14 +70,33 @@ class AccountStore:
         return Account.model_validate_json(raw) if raw else None
 
     async def verify(self, username: str, password: str) -> Account | None:
-        """The account when the password is right; hashing runs off the event loop."""
+        """The account when the password is right; hashing runs off the event loop. A hash
+        made with other parameters than today's is replaced by one made with them."""
         account = await self.get(username)
         stored = account.password_hash if account else _DUMMY_HASH
         try:
-            await asyncio.to_thread(_HASHER.verify, stored, password)
+            await asyncio.to_thread(self._hasher.verify, stored, password)
         except (VerificationError, InvalidHashError):
             return None
+        if account is not None and self._hasher.check_needs_rehash(stored):
+            account = await self._rehash(account, password)
         return account
+
+    async def _rehash(self, account: Account, password: str) -> Account:
+        fresh = await asyncio.to_thread(self._hasher.hash, password)
+        updated = account.model_copy(update={"password_hash": fresh})
+        # Only if nobody changed the account meanwhile (a reset password must not be undone).
+        key = redis_keys.moderator(account.username)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            await pipe.watch(key)
+            current = await pipe.get(key)
+            unchanged = current and Account.model_validate_json(current) == account
+            if unchanged:
+                pipe.multi()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+                pipe.set(key, updated.model_dump_json())
+                with contextlib.suppress(WatchError):  # changed meanwhile: keep that change
+                    await pipe.execute()
+        return updated
 
     async def all(self) -> list[Account]:
         members = await self._redis.smembers(redis_keys.moderators())

@@ -19,6 +19,7 @@ from services.publisher.desk.sessions import (
     SessionStore,
     tokens_match,
 )
+from services.publisher.desk.throttle import LoginThrottle, Throttled
 from services.publisher.settings import PublisherSettings
 from services.publisher.views import CommentViews
 
@@ -36,6 +37,7 @@ class DeskState:
     desk: Desk
     pending: PendingDecisions
     policies: PolicyStore
+    throttle: LoginThrottle
 
     @classmethod
     def create(cls, redis: Redis, views: CommentViews, settings: PublisherSettings) -> "DeskState":
@@ -48,6 +50,12 @@ class DeskState:
             pending=PendingDecisions(redis),
             # No cache here: a moderator who just changed a policy sees it at once.
             policies=PolicyStore(redis, Policy(), cache_seconds=0.0),
+            throttle=LoginThrottle(
+                redis,
+                per_account=settings.desk_login_max_failures,
+                per_address=settings.desk_login_address_max_failures,
+                window_seconds=settings.desk_login_window_seconds,
+            ),
         )
 
 
@@ -64,9 +72,9 @@ class Signed:
         if not self.account.may_work_on(tenant):
             raise HTTPException(403, detail=f"not a moderator of tenant {tenant!r}")
 
-    def require_admin(self) -> None:
+    def require_admin(self, what: str = "changing policies") -> None:
         if not self.account.admin:
-            raise HTTPException(403, detail="changing policies needs an admin moderator")
+            raise HTTPException(403, detail=f"{what} needs an admin moderator")
 
 
 class NotSignedIn(Exception):
@@ -108,6 +116,32 @@ async def action_moderator(request: Request) -> Signed:
     return signed
 
 
+def client_address(request: Request) -> str:
+    """The caller's address (behind a proxy: uvicorn's --forwarded-allow-ips sets it)."""
+    return request.client.host if request.client else "unknown"
+
+
+async def checked_sign_in(request: Request, username: str, password: str) -> Account | None:
+    """The account for a right password, through the sign-in throttle: raises 429 while the
+    account or the address is throttled, whatever the password."""
+    state = get_desk(request)
+    address = client_address(request)
+    try:
+        await state.throttle.check(username, address)
+    except Throttled as throttled:
+        raise HTTPException(
+            429,
+            detail="too many failed sign-ins; try again later",
+            headers={"Retry-After": str(throttled.seconds)},
+        ) from None
+    account = await state.accounts.verify(username, password)
+    if account is None:
+        await state.throttle.failed(username, address)
+    else:
+        await state.throttle.succeeded(username)
+    return account
+
+
 async def api_moderator(request: Request) -> Signed:
     """HTTP Basic for API clients; a desk session works too (with its CSRF header for writes)."""
     header = request.headers.get("authorization", "")
@@ -116,7 +150,7 @@ async def api_moderator(request: Request) -> Signed:
             username, _, password = base64.b64decode(header[6:]).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError) as error:
             raise HTTPException(401, detail="malformed Basic credentials") from error
-        account = await get_desk(request).accounts.verify(username, password)
+        account = await checked_sign_in(request, username, password)
         if account is None:
             raise HTTPException(401, detail="wrong user or password")
         return Signed(account, None)

@@ -26,6 +26,7 @@ from services.publisher.desk.auth import (
     DeskState,
     Signed,
     action_moderator,
+    checked_sign_in,
     get_desk,
     page_moderator,
 )
@@ -61,13 +62,17 @@ def _tenant(signed: Signed, tenant: str | None) -> str:
 @router.get("/login", response_class=HTMLResponse)
 async def login_page(
     request: Request,
-    error: str | None = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
     next: Annotated[str, Query(max_length=2000)] = "/moderate",
 ) -> Response:
+    return _login_form(request, error, next)
+
+
+def _login_form(request: Request, error: str | None, next: str, status_code: int = 401) -> Response:
     token = secrets.token_urlsafe(32)
     context = {"csrf": token, "error": error, "next": _back(next)}
     response = TEMPLATES.TemplateResponse(
-        request, "login.html", context, status_code=401 if error else 200
+        request, "login.html", context, status_code=status_code if error else 200
     )
     _set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=3600)
     return response
@@ -84,10 +89,17 @@ async def login(
 ) -> Response:
     # The sign-in form has no session yet: its token is checked against its own cookie.
     if not tokens_match(csrf_token, request.cookies.get(LOGIN_CSRF_COOKIE, "")):
-        return await login_page(request, "The form expired; please sign in again.", next)
-    account = await state.accounts.verify(username, password)
+        return _login_form(request, "The form expired; please sign in again.", next)
+    try:
+        account = await checked_sign_in(request, username, password)
+    except HTTPException as refused:  # throttled: the same page, with when to come back
+        wait = (refused.headers or {}).get("Retry-After", "60")
+        message = f"Too many failed sign-ins. Try again in {_minutes(int(wait))}."
+        response = _login_form(request, message, next, status_code=refused.status_code)
+        response.headers["Retry-After"] = wait
+        return response
     if account is None:
-        return await login_page(request, "Wrong user name or password.", next)
+        return _login_form(request, "Wrong user name or password.", next)
     token, _ = await state.sessions.create(account.username)
     for tenant in account.tenants:
         await audit.record(
@@ -107,6 +119,54 @@ async def logout(request: Request, state: DeskDep, signed: ActionUser) -> Respon
     return response
 
 
+@router.post("/logout-all")
+async def logout_everywhere(request: Request, state: DeskDep, signed: ActionUser) -> Response:
+    """End every session of this moderator, on every device (a lost laptop, a shared one)."""
+    await state.sessions.end_all(signed.moderator)
+    for tenant in signed.account.tenants:
+        await audit.record(
+            state.redis, tenant, AuditEntry(moderator=signed.moderator, action="sign_out_all")
+        )
+    response = RedirectResponse("/moderate/login", status_code=303)
+    response.delete_cookie(COOKIE, path="/moderate")
+    return response
+
+
+@router.get("/moderators")
+async def list_moderators(state: DeskDep, signed: PageUser) -> list[dict[str, Any]]:
+    """Admins: the moderators who share a tenant with them."""
+    signed.require_admin("managing moderators")
+    mine = set(signed.account.tenants)
+    return [
+        {"username": a.username, "display_name": a.display_name, "tenants": a.tenants,
+         "admin": a.admin}
+        for a in await state.accounts.all()
+        if mine & set(a.tenants)
+    ]  # fmt: skip
+
+
+@router.post("/moderators/{username}/signout")
+async def sign_out_moderator(
+    username: Identifier, state: DeskDep, signed: ActionUser
+) -> dict[str, int]:
+    """Admins: end every session of a moderator whose tenants are all theirs."""
+    signed.require_admin("managing moderators")
+    target = await state.accounts.get(username)
+    if target is None or not set(target.tenants) <= set(signed.account.tenants):
+        raise HTTPException(403, detail=f"not an admin of every tenant of {username!r}")
+    ended = await state.sessions.end_all(username)
+    for tenant in target.tenants:
+        entry = AuditEntry(moderator=signed.moderator, action="sign_out_moderator",
+                           details={"moderator": username})  # fmt: skip
+        await audit.record(state.redis, tenant, entry)
+    return {"sessions_ended": ended}
+
+
+def _minutes(seconds: int) -> str:
+    minutes = max(1, -(-seconds // 60))
+    return f"{minutes} minute{'s' if minutes > 1 else ''}"
+
+
 def _set_cookie(request: Request, response: Response, name: str, value: str, max_age: int) -> None:
     settings = get_desk(request).settings
     response.set_cookie(
@@ -116,7 +176,7 @@ def _set_cookie(request: Request, response: Response, name: str, value: str, max
         path="/moderate",
         httponly=True,
         samesite="strict",
-        secure=settings.desk_secure_cookies,
+        secure=settings.desk_secure_cookies or request.url.scheme == "https",
     )
 
 

@@ -39,7 +39,12 @@ class SessionStore:
     async def create(self, username: str) -> tuple[str, Session]:
         token = secrets.token_urlsafe(32)
         session = Session(username=username)
-        await self._redis.set(_key(token), session.model_dump_json(), ex=self.ttl_seconds)
+        index = redis_keys.moderator_sessions(username)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(_key(token), session.model_dump_json(), ex=self.ttl_seconds)
+            pipe.sadd(index, _key(token))
+            pipe.expire(index, self.ttl_seconds)  # outlives every session it lists
+            await pipe.execute()
         return token, session
 
     async def get(self, token: str | None) -> Session | None:
@@ -51,3 +56,15 @@ class SessionStore:
     async def delete(self, token: str | None) -> None:
         if token:
             await self._redis.delete(_key(token))
+
+    async def end_all(self, username: str) -> int:
+        return await end_all_sessions(self._redis, username)
+
+
+async def end_all_sessions(redis: Redis, username: str) -> int:
+    """Sign the moderator out everywhere: every session of theirs ends now; how many did."""
+    index = redis_keys.moderator_sessions(username)
+    keys = [redis_keys.as_text(k) for k in await redis.smembers(index)]
+    ended = int(await redis.delete(*keys)) if keys else 0
+    await redis.delete(index)
+    return ended
