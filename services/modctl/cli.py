@@ -18,6 +18,7 @@ from services.modctl.commands import (
     status,
     system,
     train,
+    webhooks,
 )
 
 # Each command module adds its subcommands; a new module is one more entry here.
@@ -34,6 +35,7 @@ COMMAND_MODULES = (
     soak,
     models,
     train,
+    webhooks,
 )
 
 
