@@ -200,3 +200,24 @@ async def test_pending_retries_survive_a_restart_of_the_service(
         done = await delivery_with(second.url, key, event_id, "succeeded")
     assert [a["status_code"] for a in done["attempts"]] == [500, 200]
     assert len(receiver.succeeded()) == 1
+
+
+async def test_a_bad_configuration_is_refused_naming_the_field(
+    start_webhooks: StartWebhooks, redis_url: str, tenant: str
+) -> None:
+    service = start_webhooks()
+    key = await api_key(redis_url, tenant)
+    good = {"url": "https://example.org/hook", "events": ["verdict"], "secrets": [SECRET_OLD]}
+    cases = {
+        "endpoints.0.url": {**good, "url": "ftp://example.org/hook"},
+        "endpoints.0.events.0": {**good, "events": ["deleted"]},
+        "endpoints.0.secrets.0": {**good, "secrets": ["short"]},
+    }
+    async with httpx.AsyncClient(base_url=service.url, headers={"X-Api-Key": key}) as http:
+        for field, endpoint in cases.items():
+            response = await http.put("/v1/webhooks", json={"endpoints": [endpoint]})
+            assert response.status_code == 422, response.text
+            assert field in [e["field"] for e in response.json()["errors"]]
+        twice = await http.put("/v1/webhooks", json={"endpoints": [good, good]})
+        assert twice.status_code == 422
+        assert (await http.get("/v1/webhooks")).json()["endpoints"] == []
