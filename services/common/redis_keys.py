@@ -118,6 +118,11 @@ def perspective_key(key_digest: str) -> str:
     return f"perspective-key:{key_digest}"
 
 
+def perspective_tenant(tenant: str) -> str:
+    """A hash of the tenant's Perspective API options (`store_comments`)."""
+    return f"perspective-tenant:{tenant}"
+
+
 def perspective_quota(key_digest: str, window: int) -> str:
     """Requests made with a key in one fixed window (minute number since the epoch)."""
     return f"perspective-quota:{key_digest}:{window}"

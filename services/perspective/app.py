@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from faststream.kafka import KafkaBroker
 
+from services.common.articles import ArticleStore
 from services.common.broker import create_broker
 from services.common.http import BodySizeLimit, add_operational_routes, redis_check
 from services.moderation.policy import Policy
@@ -17,6 +18,7 @@ from services.perspective.errors import install_error_handlers
 from services.perspective.keys import KeyStore
 from services.perspective.scorer import Scorer
 from services.perspective.settings import PerspectiveSettings
+from services.perspective.tenants import TenantOptions
 
 log = logging.getLogger(__name__)
 METHODS = {"/v1alpha1/comments:analyze": "analyze", "/v1alpha1/comments:suggestscore": "suggest"}
@@ -45,6 +47,8 @@ def create_app(
     app.state.broker = kafka
     app.state.keys = KeyStore(redis)
     app.state.policies = PolicyStore(redis, Policy())
+    app.state.tenants = TenantOptions(redis)
+    app.state.articles = ArticleStore(redis)
     app.include_router(routes.router)
     app.include_router(coral.router)
     install_error_handlers(app)
