@@ -41,6 +41,7 @@ def create_app(settings: WebhookSettings | None = None) -> FastAPI:
         timeout_seconds=settings.timeout_seconds,
         concurrency=settings.concurrency,
         poll_interval_seconds=settings.poll_interval_seconds,
+        allow_private_urls=settings.allow_private_urls,
     )
     kafka = settings.kafka
     consumed = [

@@ -6,7 +6,7 @@ from contextlib import suppress
 
 import httpx
 
-from services.webhooks import metrics, sender
+from services.webhooks import metrics, sender, targets
 from services.webhooks.config import ConfigStore
 from services.webhooks.deliveries import Delivery, DeliveryStore, Outcome
 
@@ -23,12 +23,14 @@ class Dispatcher:
         timeout_seconds: float,
         concurrency: int,
         poll_interval_seconds: float,
+        allow_private_urls: bool = False,
     ) -> None:
         self.store = store
         self.configs = configs
         self.timeout = timeout_seconds
         self.concurrency = concurrency
         self.poll = poll_interval_seconds
+        self.allow_private = allow_private_urls
         self.inflight: set[asyncio.Task[None]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -74,9 +76,14 @@ class Dispatcher:
     async def _send(self, client: httpx.AsyncClient, delivery: Delivery) -> None:
         config = await self.configs.get(delivery.tenant_id)
         endpoint = next((e for e in config.endpoints if str(e.url) == delivery.url), None)
+        refusal = None
         if endpoint is None:  # removed since: the log says why it stopped
-            result = sender.Response(None, 0.0, "endpoint no longer configured")
-            attempt = await self.store.record(delivery, None, 0.0, result.error, final=True)
+            refusal = "endpoint no longer configured"
+        elif not self.allow_private and (reason := await targets.resolved_refusal(delivery.url)):
+            refusal = f"refused: {reason} (WEBHOOKS_ALLOW_PRIVATE_URLS)"
+        if refusal is not None or endpoint is None:
+            result = sender.Response(None, 0.0, refusal)
+            attempt = await self.store.record(delivery, None, 0.0, refusal, final=True)
         else:
             result = await sender.post(client, delivery, endpoint.secrets)
             metrics.LATENCY.observe(result.latency_ms / 1000)

@@ -9,6 +9,7 @@ from services.webhooks.auth import TenantDep
 from services.webhooks.config import ConfigStore, WebhookConfig
 from services.webhooks.deliveries import DeliveryStore
 from services.webhooks.settings import WebhookSettings
+from services.webhooks.targets import literal_refusal
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
@@ -29,6 +30,11 @@ async def put_webhooks(config: WebhookConfig, tenant: TenantDep, request: Reques
         message = f"at most {settings.max_endpoints} endpoints"
         raise InvalidRequest([{"field": "endpoints", "message": message}])
     urls = [str(e.url) for e in config.endpoints]
+    if not settings.allow_private_urls:
+        for n, url in enumerate(urls):
+            if reason := literal_refusal(url):
+                message = f"{reason} is not allowed (WEBHOOKS_ALLOW_PRIVATE_URLS)"
+                raise InvalidRequest([{"field": f"endpoints.{n}.url", "message": message}])
     if len(set(urls)) != len(urls):
         raise InvalidRequest([{"field": "endpoints", "message": "each url at most once"}])
     await _configs(request).put(tenant, config)

@@ -30,6 +30,9 @@ class WebhookSettings(ServiceSettings):
     timeout_seconds: float = Field(default=10.0, gt=0)  # one POST, connect to last byte
     concurrency: int = Field(default=16, ge=1, le=256)  # deliveries in flight per process
     poll_interval_seconds: float = Field(default=0.5, gt=0)  # how often the schedule is read
+    # Endpoints on loopback, private or link-local addresses are refused unless this is set
+    # (tests and a receiver on the same machine or network need it).
+    allow_private_urls: bool = False
     max_endpoints: int = Field(default=10, ge=1)  # per tenant
     log_retention_days: float = Field(default=7.0, gt=0)  # finished deliveries in the log
     batch_size: int = Field(default=100, ge=1, le=1000)

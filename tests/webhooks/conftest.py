@@ -28,6 +28,7 @@ def start_webhooks(kafka_settings: KafkaSettings, redis_url: str) -> Iterator[St
             "WEBHOOKS_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
             "WEBHOOKS_POLL_INTERVAL_SECONDS": "0.05",
             "WEBHOOKS_PENDING_REFRESH_SECONDS": "0.5",
+            "WEBHOOKS_ALLOW_PRIVATE_URLS": "true",  # the receivers run on this machine
             **env,
         }
         service = ServiceProcess("webhooks", settings)

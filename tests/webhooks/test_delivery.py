@@ -205,16 +205,20 @@ async def test_pending_retries_survive_a_restart_of_the_service(
 async def test_a_bad_configuration_is_refused_naming_the_field(
     start_webhooks: StartWebhooks, redis_url: str, tenant: str
 ) -> None:
-    service = start_webhooks()
+    service = start_webhooks(WEBHOOKS_ALLOW_PRIVATE_URLS="false")
     key = await api_key(redis_url, tenant)
     good = {"url": "https://example.org/hook", "events": ["verdict"], "secrets": [SECRET_OLD]}
-    cases = {
-        "endpoints.0.url": {**good, "url": "ftp://example.org/hook"},
-        "endpoints.0.events.0": {**good, "events": ["deleted"]},
-        "endpoints.0.secrets.0": {**good, "secrets": ["short"]},
-    }
+    cases = [
+        ("endpoints.0.url", {**good, "url": "ftp://example.org/hook"}),
+        ("endpoints.0.events.0", {**good, "events": ["deleted"]}),
+        ("endpoints.0.secrets.0", {**good, "secrets": ["short"]}),
+        # Into the service's own network: refused unless WEBHOOKS_ALLOW_PRIVATE_URLS is set.
+        ("endpoints.0.url", {**good, "url": "http://127.0.0.1:6379/"}),
+        ("endpoints.0.url", {**good, "url": "http://[::1]/hook"}),
+        ("endpoints.0.url", {**good, "url": "http://169.254.169.254/latest/meta-data"}),
+    ]
     async with httpx.AsyncClient(base_url=service.url, headers={"X-Api-Key": key}) as http:
-        for field, endpoint in cases.items():
+        for field, endpoint in cases:
             response = await http.put("/v1/webhooks", json={"endpoints": [endpoint]})
             assert response.status_code == 422, response.text
             assert field in [e["field"] for e in response.json()["errors"]]

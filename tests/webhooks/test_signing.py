@@ -1,10 +1,11 @@
-"""The receivers' helper and the retry schedule, without Kafka or Redis."""
+"""The receivers' helper, the retry schedule and refused targets, without Kafka or Redis."""
 
 import hashlib
 import hmac
 
 from services.webhooks.settings import default_schedule
 from services.webhooks.signing import sign, verify_signature
+from services.webhooks.targets import literal_refusal, resolved_refusal
 
 BODY = b'{"id":"evt_1","type":"verdict"}'
 
@@ -36,3 +37,11 @@ def test_default_schedule_retries_for_at_least_an_hour_with_capped_doubling() ->
     assert max(schedule) == 900
     assert sum(schedule) >= 3600
     assert sum(schedule[:-1]) < 3600  # no longer than needed
+
+
+async def test_private_and_local_targets_are_refused() -> None:
+    assert literal_refusal("http://10.0.0.5/hook")
+    assert literal_refusal("http://localhost:8080/hook")
+    assert literal_refusal("https://93.184.215.14/hook") is None
+    assert literal_refusal("https://hooks.example.org/x") is None  # names: at each attempt
+    assert await resolved_refusal("http://localhost/hook")
