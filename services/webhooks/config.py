@@ -1,5 +1,6 @@
 """Each tenant's webhook endpoints: where to POST, which events, and the signing secrets."""
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -22,6 +23,8 @@ class Endpoint(BaseModel):
     events: list[EventType] = Field(min_length=1)
     # Every secret signs each delivery; list the new one next to the old while rotating.
     secrets: list[Secret] = Field(min_length=1, max_length=5)
+    # Set by the service: events from this time on are delivered to the endpoint.
+    configured_at: datetime | None = None
 
     def public(self) -> dict[str, object]:
         """What GET shows: secrets by their last four characters only."""
@@ -29,6 +32,7 @@ class Endpoint(BaseModel):
             "url": str(self.url),
             "events": [e.value for e in self.events],
             "secrets": [f"...{s[-4:]}" for s in self.secrets],
+            "configured_at": self.configured_at.isoformat() if self.configured_at else None,
         }
 
 
@@ -45,8 +49,19 @@ class ConfigStore:
         raw = await self.redis.get(redis_keys.webhooks(tenant))
         return WebhookConfig.model_validate_json(raw) if raw else WebhookConfig()
 
-    async def put(self, tenant: str, config: WebhookConfig) -> None:
-        await self.redis.set(redis_keys.webhooks(tenant), config.model_dump_json())
+    async def put(self, tenant: str, config: WebhookConfig) -> WebhookConfig:
+        """Store `config`; an endpoint already configured keeps the time it was first set up,
+        a new one starts now."""
+        before = {str(e.url): e.configured_at for e in (await self.get(tenant)).endpoints}
+        now = datetime.now(UTC)
+        stored = WebhookConfig(
+            endpoints=[
+                e.model_copy(update={"configured_at": before.get(str(e.url)) or now})
+                for e in config.endpoints
+            ]
+        )
+        await self.redis.set(redis_keys.webhooks(tenant), stored.model_dump_json())
+        return stored
 
     async def subscribed(self, tenants: set[str], event: EventType) -> dict[str, list[Endpoint]]:
         """Tenant -> its endpoints that take `event`, for the tenants that have any (one read)."""

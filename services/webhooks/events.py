@@ -77,13 +77,19 @@ class Scheduler:
         self.store = store
 
     async def schedule(
-        self, kind: EventType, items: list[tuple[str, tuple[str, dict[str, Any]]]]
+        self, kind: EventType, items: list[tuple[str, datetime, tuple[str, dict[str, Any]]]]
     ) -> None:
-        """`items`: (tenant, (event id, payload)) for each event of a batch."""
-        endpoints = await self.configs.subscribed({tenant for tenant, _ in items}, kind)
+        """`items`: (tenant, event time, (event id, payload)) for each event of a batch.
+
+        An endpoint gets the events from the time it was configured on, so a new endpoint (or
+        a service started on a topic with history) is not flooded with the past.
+        """
+        endpoints = await self.configs.subscribed({tenant for tenant, *_ in items}, kind)
         now = datetime.now(UTC)
-        for tenant, (ident, payload) in items:
+        for tenant, at, (ident, payload) in items:
             for endpoint in endpoints.get(tenant, []):
+                if endpoint.configured_at is not None and at < endpoint.configured_at:
+                    continue
                 url = str(endpoint.url)
                 delivery = Delivery(
                     id=delivery_id(ident, url),
@@ -100,12 +106,14 @@ class Scheduler:
 
     async def verdicts(self, decisions: list[CommentModerated]) -> None:
         await self.schedule(
-            EventType.VERDICT, [(d.tenant_id, verdict_payload(d)) for d in decisions]
+            EventType.VERDICT,
+            [(d.tenant_id, d.decided_at, verdict_payload(d)) for d in decisions],
         )
 
     async def releases(self, releases: list[FeedPublished]) -> None:
         await self.schedule(
-            EventType.RELEASED, [(r.tenant_id, released_payload(r)) for r in releases]
+            EventType.RELEASED,
+            [(r.tenant_id, r.released_at, released_payload(r)) for r in releases],
         )
 
 

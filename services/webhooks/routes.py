@@ -37,8 +37,8 @@ async def put_webhooks(config: WebhookConfig, tenant: TenantDep, request: Reques
                 raise InvalidRequest([{"field": f"endpoints.{n}.url", "message": message}])
     if len(set(urls)) != len(urls):
         raise InvalidRequest([{"field": "endpoints", "message": "each url at most once"}])
-    await _configs(request).put(tenant, config)
-    return {"tenant_id": tenant, "endpoints": [e.public() for e in config.endpoints]}
+    stored = await _configs(request).put(tenant, config)
+    return {"tenant_id": tenant, "endpoints": [e.public() for e in stored.endpoints]}
 
 
 @router.get("")

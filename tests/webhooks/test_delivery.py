@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 import time
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -28,6 +29,7 @@ from tests.webhooks.receiver import Received, receiving
 
 pytestmark = [pytest.mark.kafka]
 
+ONE_HOUR = timedelta(hours=1)
 SECRET_OLD = "old-secret-0123456789abcdef"
 SECRET_NEW = "new-secret-fedcba9876543210"
 
@@ -163,8 +165,14 @@ async def test_a_tenant_reads_only_its_own_delivery_log(
     with receiving() as receiver:
         await configure(service.url, key, receiver.url, [SECRET_OLD])
         decision = verdict(tenant)
-        await publish(kafka_settings, decision)
+        # A verdict from before the endpoint was configured (same comment, so the same
+        # partition, ahead of the new one): history is not delivered.
+        earlier = decision.model_copy(update={"decided_at": decision.decided_at - ONE_HOUR})
+        await publish(kafka_settings, earlier, decision)
         delivery = await delivery_with(service.url, key, verdict_payload(decision)[0], "succeeded")
+    mine = await deliveries(service.url, key)
+    assert [d["event_id"] for d in mine.json()["deliveries"]] == [delivery["event_id"]]
+    assert len(receiver.requests) == 1
     others = await deliveries(service.url, other_key)
     assert others.status_code == 200
     assert others.json()["deliveries"] == []
