@@ -137,8 +137,12 @@ async def test_an_endpoint_that_keeps_failing_is_dead_lettered_and_replayed(
 
         await eventually(dead_counted, what="the dead-letter gauge")
 
-        receiver.default = 200  # the endpoint is fixed
         monkeypatch.setenv("REDIS_URL", redis_url)
+        assert await asyncio.to_thread(modctl, ["webhooks", "dead", "--tenant", tenant]) == 0
+        listed = capsys.readouterr().out
+        assert dead["id"] in listed
+        assert "attempts=4  last: HTTP 503" in listed
+        receiver.default = 200  # the endpoint is fixed
         assert await asyncio.to_thread(modctl, ["webhooks", "replay", "--tenant", tenant]) == 0
         assert "1 replayed" in capsys.readouterr().out
         done = await delivery_with(service.url, key, event_id, "succeeded")
