@@ -148,8 +148,12 @@ def get_auth(request: Request) -> Auth:
 def given_key(
     bearer: HTTPAuthorizationCredentials | None, header: str | None, query: str | None
 ) -> str | None:
-    """The key as sent; a Basic `Authorization` is a moderator's, not a key."""
+    """The key as sent; a Basic `Authorization` is a moderator's, not a key. Two different
+    keys in one request are refused: which one acts would be a guess."""
     from_bearer = bearer.credentials if bearer and bearer.scheme.lower() == "bearer" else None
+    sent = {k for k in (from_bearer, header, query) if k}
+    if len(sent) > 1:
+        raise AuthError(401, "conflicting_keys", "the request carries two different API keys")
     return from_bearer or header or query
 
 

@@ -48,6 +48,8 @@ class ConsumerGroup(StrEnum):
     MODERATION_ARTICLES = "moderation-articles"
     PUBLISHER = "publisher"
     DLQ_REPLAY = "dlq-replay"  # remembers which dead letters were replayed
+    WEBHOOKS_VERDICTS = "webhooks-verdicts"  # comments.moderated -> verdict webhooks
+    WEBHOOKS_RELEASES = "webhooks-releases"  # feed.published -> released webhooks
 
 
 class Verdict(StrEnum):

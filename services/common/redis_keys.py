@@ -153,6 +153,38 @@ def author_bucket(tenant: str, author_id: str) -> str:
     return f"ratelimit:author:{tenant}:{author_id}"
 
 
+def perspective_tenant(tenant: str) -> str:
+    """A hash of the tenant's Perspective API options (`store_comments`)."""
+    return f"perspective-tenant:{tenant}"
+
+
+def webhooks(tenant: str) -> str:
+    """The tenant's webhook endpoints (JSON)."""
+    return f"webhooks:{tenant}"
+
+
+def webhook_due() -> str:
+    """Deliveries waiting for their next attempt, all tenants: a sorted set by due time (Unix
+    seconds) of `{tenant}/{delivery_id}`."""
+    return "webhook-due"
+
+
+def webhook_delivery(tenant: str, delivery_id: str) -> str:
+    """One delivery: its event, endpoint, status and every attempt (JSON)."""
+    return f"webhook-delivery:{tenant}:{delivery_id}"
+
+
+def webhook_log(tenant: str) -> str:
+    """The tenant's deliveries, newest last: a sorted set by lex order of
+    `{created_ms:013d}:{delivery_id}` (all scores 0), so pages are stable."""
+    return f"webhook-log:{tenant}"
+
+
+def webhook_dead() -> str:
+    """Dead-lettered deliveries, all tenants: a list of `{tenant}/{delivery_id}`."""
+    return "webhook-dead"
+
+
 def as_text(value: bytes | str) -> str:
     """Keys and fields read back from Redis (bytes, as clients here don't decode responses)."""
     return value.decode() if isinstance(value, bytes) else value

@@ -35,7 +35,7 @@ from services.ingest.schemas import (
 from services.ingest.settings import IngestSettings
 
 log = logging.getLogger(__name__)
-router = APIRouter(prefix="/v1", responses=error_responses(413, 422, 503))
+router = APIRouter(prefix="/v1", responses=error_responses(401, 403, 413, 422, 429, 503))
 
 
 def get_broker(request: Request) -> KafkaBroker:

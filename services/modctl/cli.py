@@ -11,6 +11,7 @@ from services.modctl.commands import (
     feed,
     models,
     moderators,
+    perspective_tenants,
     score,
     seed,
     soak,
@@ -18,6 +19,7 @@ from services.modctl.commands import (
     system,
     tenants,
     train,
+    webhooks,
 )
 
 # Each command module adds its subcommands; a new module is one more entry here.
@@ -31,9 +33,11 @@ COMMAND_MODULES = (
     moderators,
     bench,
     tenants,
+    perspective_tenants,
     soak,
     models,
     train,
+    webhooks,
 )
 
 

@@ -40,6 +40,7 @@ def services() -> list[Service]:
         Service("moderation", int(env.get("MODERATION_PORT", "8001"))),
         Service("publisher", int(env.get("PUBLISHER_PORT", "8002"))),
         Service("perspective", int(env.get("PERSPECTIVE_PORT", "8003"))),
+        Service("webhooks", int(env.get("WEBHOOKS_PORT", "8004"))),
     ]
 
 

@@ -206,6 +206,8 @@ def _leave_one_out(examples: list[Example], x: NDArray[np.float64]) -> dict[str,
     result = {}
     for source in sorted(set(sources)):
         held = sources == source
+        if not 0 < y[held].sum() < held.sum():  # one class only (e.g. feedback): no ROC-AUC
+            continue
         weights, bias = _fit(x[rows][~held], y[~held])
         result[str(source)] = round(
             float(roc_auc_score(y[held], x[rows][held] @ weights + bias)), 3

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request, Response
 from faststream.kafka import KafkaBroker
 
+from services.common.articles import ArticleStore
 from services.common.auth import install_auth
 from services.common.broker import create_broker
 from services.common.http import (
@@ -22,6 +23,7 @@ from services.perspective import coral, metrics, routes
 from services.perspective.errors import error_response, install_error_handlers
 from services.perspective.scorer import Scorer
 from services.perspective.settings import PerspectiveSettings
+from services.perspective.tenants import TenantOptions
 
 log = logging.getLogger(__name__)
 METHODS = {"/v1alpha1/comments:analyze": "analyze", "/v1alpha1/comments:suggestscore": "suggest"}
@@ -50,6 +52,8 @@ def create_app(
     app.state.broker = kafka
     install_auth(app, redis, "perspective", settings.quota_per_minute)
     app.state.policies = PolicyStore(redis, Policy())
+    app.state.tenants = TenantOptions(redis)
+    app.state.articles = ArticleStore(redis)
     app.include_router(routes.router)
     app.include_router(coral.router)
     install_error_handlers(app)

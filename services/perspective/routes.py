@@ -10,7 +10,7 @@ from faststream.kafka import KafkaBroker
 from services.common.auth import SentKey, get_auth
 from services.common.contract import FeedbackSuggested, Topic, feedback_key
 from services.common.tenants import ApiKey, Scope
-from services.perspective import discovery, metrics
+from services.perspective import discovery, metrics, pipeline
 from services.perspective.attributes import (
     LABEL_ATTRIBUTES,
     RELEVANCE,
@@ -53,9 +53,14 @@ KeyDep = Annotated[ApiKey, Depends(get_key)]
 
 @router.post("/v1alpha1/comments:analyze")
 async def analyze(
-    body: AnalyzeRequest, api_key: KeyDep, settings: SettingsDep, scorer: ScorerDep
+    body: AnalyzeRequest,
+    request: Request,
+    api_key: KeyDep,
+    settings: SettingsDep,
+    scorer: ScorerDep,
 ) -> dict[str, Any]:
-    """Scores for the requested attributes; the text is kept nowhere, whatever doNotStore says."""
+    """Scores for the requested attributes. The text is kept nowhere unless `doNotStore` is
+    false and the tenant lets analyzed comments into the moderation pipeline."""
     text = _check_text(body.comment, settings)
     languages = _check_languages(body.languages, settings)
     attributes = _check_attributes(body, scorer)
@@ -65,7 +70,24 @@ async def analyze(
     spans = sentences(text) if body.span_annotations else []
     relevant = RELEVANCE in body.requested_attributes
     job = Job([text, *(s.text for s in spans)], context if relevant else None)
-    result = await scorer.score(job)
+    stored = not body.do_not_store and await request.app.state.tenants.stores_comments(
+        api_key.tenant
+    )
+    if stored:
+        submitted = pipeline.submit(
+            request.app.state.broker,
+            request.app.state.articles,
+            settings,
+            api_key.tenant,
+            body,
+            text,
+            context,
+            languages[0],
+        )
+        # Scored while Kafka acknowledges: the caller waits for the slower of the two only.
+        result, _ = await asyncio.gather(scorer.score(job), submitted)
+    else:
+        result = await scorer.score(job)
     if body.do_not_store:
         metrics.DO_NOT_STORE.inc()
     answer: dict[str, Any] = {

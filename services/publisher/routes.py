@@ -22,7 +22,7 @@ from services.publisher.feed import Cursor, read_feed
 from services.publisher.settings import PublisherSettings
 from services.publisher.views import CommentState, CommentViews, verdict_status
 
-router = APIRouter(prefix="/v1", responses=error_responses(413, 422))
+router = APIRouter(prefix="/v1", responses=error_responses(401, 403, 413, 422, 429))
 
 
 class FeedAuthor(BaseModel):
@@ -108,7 +108,7 @@ async def key_tenant(key: Annotated[ApiKey, Depends(require(Scope.FEED_READ))]) 
 ViewsDep = Annotated[CommentViews, Depends(get_views)]
 
 
-@router.get("/articles/{article_id}/comments", response_model=Feed)
+@router.get("/articles/{article_id}/comments", response_model=Feed, responses=error_responses(404))
 async def article_feed(
     article_id: Annotated[Identifier, Path()],
     tenant: Annotated[str, Depends(feed_tenant)],

@@ -33,17 +33,19 @@ from services.publisher.desk.accounts import AccountStore
 from services.publisher.desk.sessions import COOKIE, CSRF_HEADER, SessionStore
 from services.publisher.settings import PublisherSettings
 from services.publisher.views import CommentViews
+from services.webhooks.app import create_app as create_webhooks
+from services.webhooks.settings import WebhookSettings
 from tests.conftest import unique
 from tests.publisher.test_views import verdict
 
 pytestmark = pytest.mark.kafka
-Service = Literal["ingest", "publisher", "perspective"]
+Service = Literal["ingest", "publisher", "perspective", "webhooks"]
 RouteId = tuple[Service, str, str]  # service, method (or MOUNT), path template
 
 PUBLIC: dict[RouteId, str] = {
     **{
         (s, "GET", p): "operations and API documentation"
-        for s in ("ingest", "publisher", "perspective")
+        for s in ("ingest", "publisher", "perspective", "webhooks")
         for p in (
             "/health/live",
             "/health/ready",
@@ -162,6 +164,28 @@ ROUTES: dict[RouteId, Probe] = {
     ("publisher", "POST", "/moderate/logout"): Probe(
         "/moderate/logout", "moderator", kind="session"
     ),
+    ("publisher", "POST", "/moderate/logout-all"): Probe(
+        "/moderate/logout-all", "moderator", kind="session"
+    ),
+    ("publisher", "GET", "/moderate/moderators"): Probe(
+        "/moderate/moderators", "moderator", kind="session", anonymous=303
+    ),
+    ("publisher", "POST", "/moderate/moderators/{username}/signout"): Probe(
+        "/moderate/moderators/{b}/signout", "moderator"
+    ),
+    # webhooks: the tenant's own endpoints and delivery log, the tenant being the key's
+    ("webhooks", "GET", "/v1/webhooks"): Probe(
+        "/v1/webhooks", "key", kind="own", scope=Scope.POLICY_WRITE
+    ),
+    ("webhooks", "PUT", "/v1/webhooks"): Probe(
+        "/v1/webhooks", "key", kind="own", scope=Scope.POLICY_WRITE, json={"endpoints": []}
+    ),
+    ("webhooks", "GET", "/v1/webhooks/deliveries"): Probe(
+        "/v1/webhooks/deliveries", "key", kind="own", scope=Scope.POLICY_WRITE
+    ),
+    ("webhooks", "GET", "/v1/webhooks/deliveries/{delivery_id}"): Probe(
+        "/v1/webhooks/deliveries/{b_comment}", "key", scope=Scope.POLICY_WRITE
+    ),
     # perspective: the tenant is the key's
     ("perspective", "POST", "/v1alpha1/comments:analyze"): Probe(
         "/v1alpha1/comments:analyze",
@@ -251,6 +275,7 @@ async def world(kafka_settings: KafkaSettings, redis_url: str) -> AsyncIterator[
         "perspective": create_perspective(
             PerspectiveSettings(kafka=kafka_settings, redis=redis_settings)
         ),
+        "webhooks": create_webhooks(WebhookSettings(kafka=kafka_settings, redis=redis_settings)),
     }
     clients = {
         name: httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{name}")

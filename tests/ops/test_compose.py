@@ -14,7 +14,17 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
-LONG_RUNNING = ["kafka", "redis", "ingest", "moderation", "publisher", "prometheus", "grafana"]
+LONG_RUNNING = [
+    "kafka",
+    "redis",
+    "ingest",
+    "moderation",
+    "publisher",
+    "perspective",
+    "webhooks",
+    "prometheus",
+    "grafana",
+]
 
 
 def compose(*args: str, file: Path = COMPOSE) -> subprocess.CompletedProcess[str]:
@@ -54,7 +64,7 @@ def test_long_running_services_restart_and_report_health(resolved: dict[str, Any
 
 
 def test_services_wait_for_topics_and_redis(resolved: dict[str, Any]) -> None:
-    for name in ("ingest", "moderation", "publisher"):
+    for name in ("ingest", "moderation", "publisher", "perspective", "webhooks"):
         depends = resolved["services"][name]["depends_on"]
         assert depends["topics"]["condition"] == "service_completed_successfully"
         assert depends["redis"]["condition"] == "service_healthy"
@@ -87,6 +97,8 @@ def test_prometheus_gets_its_config_and_rules(resolved: dict[str, Any]) -> None:
         "ingest": ["ingest:8000"],
         "moderation": ["moderation:8001"],
         "publisher": ["publisher:8002"],
+        "perspective": ["perspective:8003"],
+        "webhooks": ["webhooks:8004"],
     }
 
 

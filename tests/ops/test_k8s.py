@@ -18,7 +18,13 @@ from services.moderation.settings import ModerationSettings
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 KUBERNETES_VERSION = "1.29.0"  # the oldest release still widely run; newer ones accept it too
-SERVICES = {"ingest": 8000, "moderation": 8001, "publisher": 8002}
+SERVICES = {
+    "ingest": 8000,
+    "moderation": 8001,
+    "publisher": 8002,
+    "perspective": 8003,
+    "webhooks": 8004,
+}
 
 
 def documents() -> list[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""doNotStore: the text reaches no topic, no Redis key and no log line; suggestions do reach
+"""doNotStore: the text reaches no topic, no Redis key and no log line unless the tenant lets
+analyzed comments into the pipeline and the call says doNotStore: false; suggestions do reach
 feedback.suggested (which shows the observer would have seen it)."""
 
 import asyncio
@@ -8,11 +9,13 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
 
-from services.common.contract import TOPIC_LAYOUT, FeedbackSuggested, Topic
+from services.common.contract import TOPIC_LAYOUT, CommentModerated, FeedbackSuggested, Topic
 from services.common.settings import KafkaSettings
+from services.modctl.testbed.processes import mint_key
+from services.perspective.tenants import TenantOptions
 from tests.conftest import unique
 from tests.kafka_helpers import read_until
-from tests.processes import ServiceProcess
+from tests.processes import ServiceProcess, System
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 
@@ -86,3 +89,80 @@ async def test_do_not_store_text_is_kept_nowhere(
     assert not any(secret.encode() in value for value in await every_value(kafka_settings))
     assert not await redis_holds(redis_url, secret)
     assert secret not in perspective.log.read_text(errors="replace")
+
+
+async def analyze(url: str, key: str, text: str, **fields: object) -> httpx.Response:
+    body = {"comment": {"text": text}, "requestedAttributes": {"TOXICITY": {}}, **fields}
+    async with httpx.AsyncClient(base_url=url, params={"key": key}) as http:
+        return await http.post("/v1alpha1/comments:analyze", json=body)
+
+
+async def test_do_not_store_false_feeds_the_pipeline_when_the_tenant_enables_it(
+    perspective: ServiceProcess,
+    system: System,
+    kafka_settings: KafkaSettings,
+    redis_url: str,
+) -> None:
+    tenant = unique("site")
+    key = await _key(redis_url, tenant)
+    async with Redis.from_url(redis_url) as redis:
+        await TenantOptions(redis).set_stores_comments(tenant, True)
+    token = unique("token")
+    article = "The city council voted to restore the library budget for next year."
+    response = await analyze(
+        perspective.url,
+        key,
+        "Good to see the library funding restored.",
+        doNotStore=False,
+        clientToken=token,
+        context={"entries": [{"text": article}]},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["clientToken"] == token
+    values = await read_until(
+        kafka_settings,
+        Topic.COMMENTS_MODERATED,
+        lambda values: any(token.encode() in v for v in values),
+    )
+    verdict = next(CommentModerated.model_validate_json(v) for v in values if token.encode() in v)
+    assert verdict.tenant_id == tenant
+    assert verdict.comment_id == token
+    assert verdict.comment.body == "Good to see the library funding restored."
+    assert verdict.scores.relevance is not None  # context.entries became its article
+
+
+async def test_analyzed_text_stays_out_unless_enabled_and_do_not_store_is_false(
+    perspective: ServiceProcess, kafka_settings: KafkaSettings, redis_url: str
+) -> None:
+    disabled, enabled = unique("site"), unique("site")
+    async with Redis.from_url(redis_url) as redis:
+        await TenantOptions(redis).set_stores_comments(enabled, True)
+    markers = {
+        "disabled": (disabled, unique("kept-out"), False),
+        "do-not-store": (enabled, unique("kept-out"), True),
+    }
+    for tenant, marker, do_not_store in markers.values():
+        key = await _key(redis_url, tenant)
+        response = await analyze(
+            perspective.url, key, f"text with {marker} in it", doNotStore=do_not_store
+        )
+        assert response.status_code == 200, response.text
+    # A stored comment from the enabled tenant, sent last: once it is on Kafka, the two
+    # before it would be too, had they been written.
+    witness = unique("stored")
+    key = await _key(redis_url, enabled)
+    await analyze(perspective.url, key, f"text with {witness}", doNotStore=False)
+    await read_until(
+        kafka_settings,
+        Topic.COMMENTS_SUBMITTED,
+        lambda values: any(witness.encode() in v for v in values),
+    )
+    everything = await every_value(kafka_settings)
+    for _, marker, _ in markers.values():
+        assert not any(marker.encode() in value for value in everything)
+        assert not await redis_holds(redis_url, marker)
+        assert marker not in perspective.log.read_text(errors="replace")
+
+
+async def _key(redis_url: str, tenant: str) -> str:
+    return mint_key(redis_url, tenant)

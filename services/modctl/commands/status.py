@@ -13,7 +13,7 @@ CLEAR = "\x1b[H\x1b[2J"
 
 def register(commands: "argparse._SubParsersAction[Any]") -> None:
     status = commands.add_parser("status", help="the running system at a glance, refreshing")
-    ingest, moderation, publisher, _ = processes.services()
+    ingest, moderation, publisher, *_ = processes.services()
     status.add_argument("--ingest-url", default=ingest.url)
     status.add_argument("--moderation-url", default=moderation.url)
     status.add_argument("--publisher-url", default=publisher.url)

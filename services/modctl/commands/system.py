@@ -121,7 +121,7 @@ def demo_key() -> str:
 def seed_demo(key: str, timeout: float = 120.0) -> str:
     """Load the demo through ingest with the demo key, then wait until each comment has a
     verdict, so the printed URLs work; returns the demo moderator's new password."""
-    ingest, _, publisher, _ = processes.services()
+    ingest, _, publisher, *_ = processes.services()
     password = prepare_demo_desk(DEMO_TENANT)
     articles = [load_seed(path, ingest.url, key) for path in DEMO_FILES]
     ids = [comment_id(a.article_id, c) for a in articles for c in a.comments]
@@ -139,16 +139,17 @@ def seed_demo(key: str, timeout: float = 120.0) -> str:
 
 
 def print_urls(key: str, demo_password: str | None = None) -> None:
-    ingest, moderation, publisher, perspective = processes.services()
+    ingest, moderation, publisher, perspective, webhooks = processes.services()
     article_id = parse_seed(DEMO_FILE.read_text(encoding="utf-8")).article_id
     print(f"ingest      {ingest.url}/docs")
     print(f"moderation  {moderation.url}/health/ready")
     print(f"publisher   {publisher.url}/docs")
     print(f"feed        {publisher.url}/v1/articles/{article_id}/comments?tenant={DEMO_TENANT}")
     print(f"metrics     {ingest.url}/metrics {moderation.url}/metrics {publisher.url}/metrics")
-    print(f"            {perspective.url}/metrics")
+    print(f"            {perspective.url}/metrics {webhooks.url}/metrics")
     print(f"desk        {publisher.url}/moderate")
     print(f"perspective {perspective.url}/v1alpha1/comments:analyze")
+    print(f"webhooks    {webhooks.url}/v1/webhooks")
     if demo_password:
         print(f"demo-moderator  user {DEMO_MODERATOR}  password {demo_password}")
     print(f"demo-key    {key}  (tenant {DEMO_TENANT}, every scope)")

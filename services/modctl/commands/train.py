@@ -15,6 +15,12 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     train.add_argument("--per-source", type=int, default=1500, help="texts per data set")
     train.add_argument("--output", type=Path, default=None, help="default: the shipped head")
     train.add_argument("--cache", type=Path, default=Path(".data/train-cache"))
+    train.add_argument(
+        "--feedback",
+        action="store_true",
+        help="add the suggested scores on feedback.suggested (Perspective's suggestscore)",
+    )
+    train.add_argument("--feedback-tenant", help="only this tenant's suggestions")
     train.set_defaults(handler=cmd_train)
 
 
@@ -26,6 +32,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not args.data.is_dir():
         raise ValueError(f"--data {args.data}: not a directory")
     examples = load_examples(args.data, args.per_source)
+    if args.feedback:
+        from services.modctl.feedback import add_feedback
+
+        examples = add_feedback(examples, args.feedback_tenant)
     x = build_features(examples, args.cache)
     version = datetime.now(UTC).strftime("head-%Y%m%d")
     head, report = train_head(examples, x, version)
