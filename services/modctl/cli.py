@@ -7,6 +7,7 @@ import httpx
 
 from services.modctl.commands import (
     bench,
+    calibrate,
     dlq,
     feed,
     models,
@@ -34,6 +35,7 @@ COMMAND_MODULES = (
     soak,
     models,
     train,
+    calibrate,
 )
 
 
