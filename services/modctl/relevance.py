@@ -206,3 +206,87 @@ def demo_check(
                 {"file": path.name, "comment": body, "relevance": score, "held": score < floor}
             )
     return rows
+
+
+CARD_HEADING = "## Relevance"
+_METHOD_NOTES = {
+    "mean_direction": "cosine to the mean direction of the chunks (before)",
+    "best_chunk": "cosine to the closest chunk (shipped)",
+    "blend_best_mean": "half best chunk, half mean direction",
+}
+
+
+def card_section(result: dict[str, object]) -> str:
+    """The model card's relevance section, from what `report` measured."""
+    methods = result["methods"]
+    held = result["held_at_floor"]
+    assert isinstance(methods, dict)
+    assert isinstance(held, dict)
+    lines = [
+        CARD_HEADING,
+        "",
+        "Relevance is the cosine between the all-MiniLM-L6-v2 embeddings of the comment and of",
+        "the article's chunks (title, paragraphs, long ones in pieces of at most 150 words);",
+        "the closest chunk counts. A reply that reacts to its parent takes the parent's topic.",
+        "",
+        f"Command: `{result['command']}`",
+        "",
+        f"Data: {result['data']}: {result['answers']} answers "
+        f"{result['answers_by_label']} to {result['questions']} questions. A question stands",
+        'for an article (subject as title), an answer for a comment. "Own vs other" scores',
+        'each answer against its own question and against a random other one; "digest" does',
+        f"the same with {DIGEST_SIZE} questions joined into one many-topic article, like a",
+        "news round-up.",
+        "",
+        "| method | Good vs Bad ROC-AUC | own vs other question | same, Good answers only "
+        "| own vs other digest |",
+        "|---|---|---|---|---|",
+    ]
+    for name, m in methods.items():
+        lines.append(
+            f"| {name}: {_METHOD_NOTES.get(name, name)} | {m['good_vs_bad_roc_auc']} | "
+            f"{m['own_vs_other_question_roc_auc']} | "
+            f"{m['own_vs_other_question_good_only_roc_auc']} | {m['own_vs_other_digest_roc_auc']} |"
+        )
+    lines += [
+        "",
+        f"Threshold: `relevance_floor` {result['relevance_floor']}, the highest cosine that holds "
+        f"at most {result['held_share_target']:.0%} of Good answers on their own question. Held",
+        f"at that floor: Good {held['good_own_question']:.1%}, PotentiallyUseful "
+        f"{held['potentially_useful_own_question']:.1%}, Bad {held['bad_own_question']:.1%} of",
+        f"answers on their own question; {held['any_answer_other_question']:.1%} of answers "
+        f"against another question; {held['digest_answer_other_digest']:.1%} against another",
+        "digest. Relevance only ever holds a comment for a moderator, never rejects it.",
+        "",
+        "Demo articles (`examples/demo`), best chunk:",
+        "",
+        "| file | comment | relevance | held |",
+        "|---|---|---|---|",
+    ]
+    demo = result.get("demo")
+    assert isinstance(demo, list)
+    for row in demo:
+        comment = str(row["comment"]).replace("|", "/")
+        short = comment if len(comment) <= 60 else comment[:57] + "..."
+        lines.append(f"| {row['file']} | {short} | {row['relevance']} | {row['held']} |")
+    lines += [
+        "",
+        "Why best chunk: on single questions (one or two chunks) the methods are within about",
+        "0.01 of each other; on many-topic digests, which long news articles resemble, best",
+        "chunk separates own from other clearly better than the mean direction.",
+        "",
+        "Limits: forum answers are not news comments, and a random other question is easier",
+        "to tell apart than a related article. `modctl train` rewrites this card; running",
+        "this command again adds this section back.",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def write_card_section(card: Path, section: str) -> None:
+    """Replace the card's relevance section (its last), or add it at the end."""
+    text = card.read_text(encoding="utf-8") if card.exists() else ""
+    head, found, _ = text.partition(f"\n{CARD_HEADING}\n")
+    if not found and text.startswith(f"{CARD_HEADING}\n"):
+        head = ""
+    body = head.rstrip("\n")
+    card.write_text(f"{body}\n\n{section}" if body else section, encoding="utf-8")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from services.modctl.cli import main
-from services.modctl.relevance import DATASET, FILES, threshold_for
+from services.modctl.relevance import DATASET, FILES, threshold_for, write_card_section
 from services.moderation.scoring.relevance import shipped_floor
 
 TOPICS = [
@@ -67,8 +67,18 @@ def test_calibration_reports_each_method_and_writes_the_threshold(
     floor = written["relevance_floor"]
     assert written["held_at_floor"]["good_own_question"] <= 0.05
     assert shipped_floor(output) == floor
+    card = (tmp_path / "MODEL_CARD.md").read_text("utf-8")
+    assert card.startswith("## Relevance\n")
+    assert f"`relevance_floor` {floor}" in card
     spam = [row for row in written["demo"] if "bitcoin" in str(row["comment"])]
     assert len(spam) == 1
+
+
+def test_card_section_replaces_the_old_one_and_keeps_the_rest(tmp_path: Path) -> None:
+    card = tmp_path / "MODEL_CARD.md"
+    card.write_text("# Toxicity\n\ntable\n\n## Relevance\n\nold\n", "utf-8")
+    write_card_section(card, "## Relevance\n\nnew\n")
+    assert card.read_text("utf-8") == "# Toxicity\n\ntable\n\n## Relevance\n\nnew\n"
 
 
 def test_threshold_holds_at_most_the_share_asked_for() -> None:

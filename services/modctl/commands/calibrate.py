@@ -28,7 +28,14 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     # Imported here: torch and scikit-learn are slow to load and other commands don't need them.
-    from services.modctl.relevance import demo_check, load_pairs, report, score_pairs
+    from services.modctl.relevance import (
+        card_section,
+        demo_check,
+        load_pairs,
+        report,
+        score_pairs,
+        write_card_section,
+    )
     from services.modctl.train import embed_cached
     from services.moderation.scoring.relevance import RELEVANCE_FILE, save_calibration
 
@@ -50,6 +57,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     )
     result["data"] = "SemEval-2016 task 3 subtask A (re-split VAL-BASE + TEST-BASE)"
     result["demo"] = demo_check(DEMO, floor, embed) if DEMO.is_dir() else []
-    save_calibration(args.output or RELEVANCE_FILE, result)
+    output: Path = args.output or RELEVANCE_FILE
+    save_calibration(output, result)
+    write_card_section(output.with_name("MODEL_CARD.md"), card_section(result))
     print(json.dumps(result, indent=2))
     return 0
