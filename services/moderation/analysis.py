@@ -92,7 +92,7 @@ def mean_direction(vectors: Vectors) -> Vectors:
 def best_chunk(embedding: Vectors, chunks: Vectors) -> float:
     """The cosine to the chunk the comment is closest to: a comment about one paragraph of a
     long, many-topic article is on topic even when the article's average is elsewhere."""
-    return float(np.max(chunks.astype(np.float32) @ embedding))
+    return float(np.max(np.asarray(chunks, dtype=np.float32) @ embedding))
 
 
 # Replies that react to the comment above them rather than say something of their own. A reply
