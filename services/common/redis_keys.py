@@ -22,8 +22,10 @@ def article(tenant: str, article_id: str) -> str:
     return f"article:{tenant}:{article_id}"
 
 
-def article_embedding(engine: str, digest: str) -> str:
-    return f"embedding:{engine}:{digest}"
+def article_chunks(engine: str, digest: str) -> str:
+    """An article version's chunk embeddings (a hash: `rows`, `vectors` as float16 bytes),
+    by the hash of its chunk texts: a new version with new text gets a new key."""
+    return f"article-chunks:{engine}:{digest}"
 
 
 def feed(tenant: str, article_id: str) -> str:

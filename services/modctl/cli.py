@@ -7,6 +7,7 @@ import httpx
 
 from services.modctl.commands import (
     bench,
+    calibrate,
     dlq,
     feed,
     models,
@@ -38,6 +39,7 @@ COMMAND_MODULES = (
     models,
     train,
     webhooks,
+    calibrate,
 )
 
 

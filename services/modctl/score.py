@@ -7,7 +7,7 @@ from typing import IO
 from pydantic import BaseModel, Field, ValidationError
 
 from services.common.consume import describe
-from services.moderation.analysis import cosine, run_engine
+from services.moderation.analysis import reaction_vectors, relevance, run_engine, text_chunks
 from services.moderation.policy import Policy, decide
 from services.moderation.scoring import Engine
 
@@ -16,6 +16,7 @@ class ScoreRequest(BaseModel):
     id: str
     text: str
     article_text: str | None = None
+    parent_text: str | None = None  # the comment this one replies to, if any
 
 
 class ScoreResult(BaseModel):
@@ -29,23 +30,30 @@ class ScoreResult(BaseModel):
 def score_requests(
     engine: Engine, policy: Policy, requests: list[ScoreRequest]
 ) -> list[ScoreResult]:
+    """Relevance as the worker computes it: each line of the article text is a paragraph,
+    chunked; best chunk wins; a reply is also read together with its parent."""
     texts = {i: r.text for i, r in enumerate(requests)}
-    articles = {
-        i: [p.strip() for p in r.article_text.splitlines() if p.strip()]
+    articles = {i: text_chunks(None, r.article_text or "") for i, r in enumerate(requests)}
+    articles = {i: chunks for i, chunks in articles.items() if chunks}
+    parents = {
+        i: r.parent_text
         for i, r in enumerate(requests)
-        if r.article_text and r.article_text.strip()
+        if i in articles and r.parent_text and r.parent_text.strip()
     }
-    analyses, vectors = run_engine(engine, texts, articles)
+    run = run_engine(engine, texts, articles, parents)
     results = []
     for i, request in enumerate(requests):
-        analysis = analyses[i]
-        relevance = cosine(analysis.embedding, vectors[i]) if i in vectors else None
-        verdict, reasons = decide(policy, analysis.toxicity, relevance, request.text)
+        analysis = run.analyses[i]
+        score = None
+        if i in run.articles:
+            reactions = reaction_vectors(engine) if i in run.contexts else None
+            score = relevance(analysis.embedding, run.articles[i], run.contexts.get(i), reactions)
+        verdict, reasons = decide(policy, analysis.toxicity, score, request.text)
         results.append(
             ScoreResult(
                 id=request.id,
                 toxicity=analysis.toxicity,
-                relevance=relevance,
+                relevance=score,
                 verdict=verdict,
                 reasons=[r.model_dump(exclude_none=True) for r in reasons],
             )

@@ -1,22 +1,31 @@
-"""One engine pass over a batch: toxicity and embeddings for comments, vectors for articles.
+"""One engine pass over a batch: toxicity and embeddings for comments, chunk vectors for articles.
 
-Pure computation, shared by the worker and `modctl score`.
+Pure computation, shared by the worker, `modctl score` and the Perspective endpoint, so all
+three compute relevance the same way.
 """
 
+import re
 from collections.abc import Hashable
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import numpy as np
 
 from services.common.contract import ArticleUpserted
 from services.moderation.scoring import Engine, LabelScores, Vectors
 
-MAX_ARTICLE_CHUNKS = 24
+# all-MiniLM-L6-v2 reads 256 word pieces; 150 words stay inside that for most English prose.
+CHUNK_WORDS = 150
+# The title plus about 9,000 words: one encoding per article version, so a long article costs
+# a few seconds once, and its comments reuse the cached chunk matrix.
+MAX_ARTICLE_CHUNKS = 64
 
 ArticleRef = tuple[str, str]  # (tenant, article_id)
 K = TypeVar("K", bound=Hashable)
 A = TypeVar("A", bound=Hashable)
+C = TypeVar("C", bound=Hashable)
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass(frozen=True)
@@ -25,10 +34,47 @@ class Analysis:
     embedding: Vectors
 
 
+@dataclass(frozen=True)
+class EngineRun(Generic[K, A, C]):
+    """What one engine pass produced: per comment text, per article, per context text."""
+
+    analyses: dict[K, Analysis]
+    articles: dict[A, Vectors] = field(default_factory=dict)  # one unit row per chunk
+    contexts: dict[C, Vectors] = field(default_factory=dict)  # embedded only, not scored
+
+
+def split_paragraph(paragraph: str, words: int = CHUNK_WORDS) -> list[str]:
+    """A paragraph in pieces of at most `words` words, cut at sentence ends where possible."""
+    pieces: list[str] = []
+    current: list[str] = []
+    for sentence in _SENTENCE_END.split(paragraph.strip()):
+        tokens = sentence.split()
+        while len(tokens) > words:  # one sentence longer than a chunk: cut it by words
+            if current:
+                pieces.append(" ".join(current))
+                current = []
+            pieces.append(" ".join(tokens[:words]))
+            tokens = tokens[words:]
+        if current and len(current) + len(tokens) > words:
+            pieces.append(" ".join(current))
+            current = []
+        current.extend(tokens)
+    if current:
+        pieces.append(" ".join(current))
+    return pieces
+
+
+def text_chunks(title: str | None, body: str) -> list[str]:
+    """The title, then each paragraph (long ones split): the units a comment can be about."""
+    chunks = [title.strip()] if title and title.strip() else []
+    for line in body.splitlines():
+        if line.strip():
+            chunks.extend(split_paragraph(line))
+    return chunks[:MAX_ARTICLE_CHUNKS]
+
+
 def article_chunks(article: ArticleUpserted) -> list[str]:
-    """The title and each paragraph: averaging their embeddings keeps long articles on topic."""
-    paragraphs = [line.strip() for line in article.body.splitlines() if line.strip()]
-    return [article.title, *paragraphs][:MAX_ARTICLE_CHUNKS]
+    return text_chunks(article.title, article.body)
 
 
 def cosine(embedding: Vectors, article_vector: Vectors) -> float:
@@ -43,20 +89,99 @@ def mean_direction(vectors: Vectors) -> Vectors:
     return unit
 
 
+def best_chunk(embedding: Vectors, chunks: Vectors) -> float:
+    """The cosine to the chunk the comment is closest to: a comment about one paragraph of a
+    long, many-topic article is on topic even when the article's average is elsewhere."""
+    return float(np.max(np.asarray(chunks, dtype=np.float32) @ embedding))
+
+
+# Replies that react to the comment above them rather than say something of their own. A reply
+# close to one of these takes its parent's topic; one that is not (an advert posted as a reply)
+# is judged on its own words.
+REACTIONS = (
+    "I agree.",
+    "Exactly.",
+    "Well said.",
+    "So true.",
+    "Good point.",
+    "You're right.",
+    "Couldn't agree more.",
+    "Yes.",
+    "This.",
+    "Thank you.",
+    "Interesting.",
+    "I disagree.",
+    "No.",
+    "That's not true.",
+    "You're wrong.",
+    "Nonsense.",
+    "Source?",
+    "Why?",
+    "Really?",
+    "lol",
+)
+# Measured with all-MiniLM-L6-v2: reactions ("Agreed, well said.", "Nope.") are 0.6-1.0 from
+# the nearest of REACTIONS, off-topic statements ("Follow me on instagram") below 0.25.
+_REACTION_NONE, _REACTION_FULL = 0.25, 0.5
+_reaction_vectors: dict[tuple[str, str], Vectors] = {}
+
+
+def reaction_vectors(engine: Engine) -> Vectors:
+    """REACTIONS embedded by the engine, once per process and model."""
+    key = (engine.name, engine.model_version)
+    if key not in _reaction_vectors:
+        _reaction_vectors[key] = engine.embed(list(REACTIONS))
+    return _reaction_vectors[key]
+
+
+def reaction_weight(embedding: Vectors, reactions: Vectors) -> float:
+    """0 for a reply that says something of its own, 1 for one that only reacts."""
+    closeness = float(np.max(reactions @ embedding))
+    share = (closeness - _REACTION_NONE) / (_REACTION_FULL - _REACTION_NONE)
+    return min(max(share, 0.0), 1.0)
+
+
+def relevance(
+    embedding: Vectors,
+    chunks: Vectors,
+    parent: Vectors | None = None,
+    reactions: Vectors | None = None,
+) -> float:
+    """Best-chunk cosine to the article. A reply that reacts to its parent ("Agreed.") gets,
+    by how much it reads as a reaction, the relevance of the reply read with its parent (the
+    mean direction of the two): it is about what it answers. Never lower than its own."""
+    score = best_chunk(embedding, chunks)
+    if parent is not None:
+        if reactions is None:
+            raise ValueError("a reply's relevance needs the reaction vectors")
+        thread = best_chunk(
+            mean_direction(np.stack([embedding, parent.astype(np.float32)])), chunks
+        )
+        score += reaction_weight(embedding, reactions) * max(0.0, thread - score)
+    return round(score, 4)
+
+
 def run_engine(
-    engine: Engine, texts: dict[K, str], articles: dict[A, list[str]]
-) -> tuple[dict[K, Analysis], dict[A, Vectors]]:
-    """One pass of the engine for the batch: comment scores, then one embedding call for all."""
-    digests, bodies = list(texts), list(texts.values())
+    engine: Engine,
+    texts: dict[K, str],
+    articles: dict[A, list[str]],
+    contexts: dict[C, str] | None = None,
+) -> EngineRun[K, A, C]:
+    """One score call for the comments, then one embedding call for comments, article chunks
+    and context texts (parents of replies whose embedding is not cached) together."""
+    contexts = contexts or {}
+    keys, bodies = list(texts), list(texts.values())
     scores = engine.score_batch(bodies)
     chunk_lists = list(articles.values())
-    vectors = engine.embed(bodies + [chunk for chunks in chunk_lists for chunk in chunks])
+    flat_chunks = [chunk for chunks in chunk_lists for chunk in chunks]
+    vectors = engine.embed(bodies + flat_chunks + list(contexts.values()))
     analyses = {
-        d: Analysis(s, vectors[i]) for i, (d, s) in enumerate(zip(digests, scores, strict=True))
+        k: Analysis(s, vectors[i]) for i, (k, s) in enumerate(zip(keys, scores, strict=True))
     }
-    article_vectors: dict[A, Vectors] = {}
+    matrices: dict[A, Vectors] = {}
     start = len(bodies)
     for ref, chunks in zip(articles, chunk_lists, strict=True):
-        article_vectors[ref] = mean_direction(vectors[start : start + len(chunks)])
+        matrices[ref] = vectors[start : start + len(chunks)]
         start += len(chunks)
-    return analyses, article_vectors
+    found = {ref: vectors[start + i] for i, ref in enumerate(contexts)}
+    return EngineRun(analyses, matrices, found)

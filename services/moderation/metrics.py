@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from prometheus_client import Counter, Histogram
 
-CACHES = ("decision", "score", "article_embedding")
+CACHES = ("decision", "score", "article_embedding", "parent")
 
 VERDICTS = Counter(
     "moderation_verdicts_total",

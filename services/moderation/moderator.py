@@ -28,7 +28,16 @@ from services.common.contract import (
 )
 from services.common.ratelimit import Rate, TokenBuckets
 from services.moderation import metrics
-from services.moderation.analysis import Analysis, ArticleRef, article_chunks, cosine, run_engine
+from services.moderation.analysis import (
+    CHUNK_WORDS,
+    Analysis,
+    ArticleRef,
+    EngineRun,
+    article_chunks,
+    reaction_vectors,
+    relevance,
+    run_engine,
+)
 from services.moderation.policy import Context, Policy, decide
 from services.moderation.policy_store import PolicyStore
 from services.moderation.scoring import Engine, LabelScores, Vectors
@@ -53,6 +62,7 @@ class Moderator:
         self._buckets = TokenBuckets(redis)
         self._caches = caches
         self._inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+        self._reactions = reaction_vectors(engine)  # a few short texts, once per process
         metrics.report_from_start(engine.name, [*policy.thresholds, "relevance"])
 
     def close(self) -> None:
@@ -64,7 +74,7 @@ class Moderator:
         fresh = list({_ref(c): c for c in comments if _ref(c) not in decided}.values())
         if fresh:
             articles = await self._articles.get_many([(c.tenant_id, c.article_id) for c in fresh])
-            analyses, article_vectors = await self._analyse(fresh, articles)
+            analyses, article_vectors, parents = await self._analyse(fresh, articles)
             policies = await self._policies(fresh, articles)
             contexts = await self._contexts(fresh, policies)
             new = [
@@ -72,6 +82,7 @@ class Moderator:
                     c,
                     analyses[redis_keys.text_hash(c.body)],
                     article_vectors.get((c.tenant_id, c.article_id)),
+                    parents.get(_ref(c)),
                     policy,
                     context,
                 )
@@ -139,25 +150,26 @@ class Moderator:
         self,
         comment: CommentSubmitted,
         analysis: Analysis,
-        article_vector: Vectors | None,
+        article_chunks: Vectors | None,
+        parent: Vectors | None,
         policy: Policy,
         context: Context,
     ) -> CommentModerated:
-        relevance = None
-        if article_vector is not None:
-            relevance = cosine(analysis.embedding, article_vector)
-        verdict, reasons = decide(policy, analysis.toxicity, relevance, comment.body, context)
+        score = None
+        if article_chunks is not None:
+            score = relevance(analysis.embedding, article_chunks, parent, self._reactions)
+        verdict, reasons = decide(policy, analysis.toxicity, score, comment.body, context)
         decided_at = utc_now()
         latency = (decided_at - comment.submitted_at).total_seconds()
         metrics.DECISION_SECONDS.observe(max(latency, 0.0))
-        observe_scores(analysis.toxicity, relevance)
+        observe_scores(analysis.toxicity, score)
         return CommentModerated(
             tenant_id=comment.tenant_id,
             article_id=comment.article_id,
             comment_id=comment.comment_id,
             verdict=verdict,
             reasons=reasons,
-            scores=Scores(toxicity=analysis.toxicity, relevance=relevance),
+            scores=Scores(toxicity=analysis.toxicity, relevance=score),
             engine=self._engine.name,
             model_version=self._engine.model_version,
             decided_at=decided_at,
@@ -191,28 +203,68 @@ class Moderator:
 
     async def _analyse(
         self, comments: Sequence[CommentSubmitted], articles: dict[ArticleRef, ArticleUpserted]
-    ) -> tuple[dict[str, Analysis], dict[ArticleRef, Vectors]]:
+    ) -> tuple[dict[str, Analysis], dict[ArticleRef, Vectors], dict[CommentRef, Vectors]]:
+        """Comment analyses by text hash, article chunk matrices, and the embedding of each
+        reply's parent, by the reply; all from the caches where they are there."""
         texts = {redis_keys.text_hash(c.body): c.body for c in comments}
-        analyses = await self._cached_analyses(list(texts))
+        parents = await self._parent_texts(comments)
+        parent_texts = {redis_keys.text_hash(body): body for body in parents.values()}
+        analyses = await self._cached_analyses(list(texts.keys() | parent_texts.keys()))
         chunks = {ref: article_chunks(a) for ref, a in articles.items()}
-        digests = {ref: redis_keys.text_hash("\n".join(c)) for ref, c in chunks.items()}
-        known = await self._cached_article_vectors(digests)
+        chunks = {ref: c for ref, c in chunks.items() if c}
+        digests = {ref: chunks_digest(c) for ref, c in chunks.items()}
+        known = await self._cached_article_chunks(digests)
         missing_texts = {d: t for d, t in texts.items() if d not in analyses}
+        missing_parents = {
+            d: t for d, t in parent_texts.items() if d not in analyses and d not in texts
+        }
         missing_articles = {ref: chunks[ref] for ref in chunks if ref not in known}
-        if missing_texts or missing_articles:
-            new_analyses, new_vectors = await self._infer(missing_texts, missing_articles)
-            await self._store(new_analyses, {digests[r]: v for r, v in new_vectors.items()})
-            analyses.update(new_analyses)
-            known.update(new_vectors)
-        return analyses, known
+        context: dict[str, Vectors] = {}
+        if missing_texts or missing_articles or missing_parents:
+            run = await self._infer(missing_texts, missing_articles, missing_parents)
+            await self._store(run.analyses, {digests[r]: m for r, m in run.articles.items()})
+            analyses.update(run.analyses)
+            known.update(run.articles)
+            context = run.contexts
+        parent_vectors = {}
+        for ref, body in parents.items():
+            digest = redis_keys.text_hash(body)
+            found = analyses.get(digest)
+            parent_vectors[ref] = found.embedding if found else context[digest]
+        return analyses, known, parent_vectors
+
+    async def _parent_texts(self, comments: Sequence[CommentSubmitted]) -> dict[CommentRef, str]:
+        """The parent's body for each reply whose parent is found on the same article: in this
+        batch, in the decision cache, or in the publisher's comment view."""
+        batch = {_ref(c): c for c in comments}
+        replies = [c for c in comments if c.parent_id]
+        wanted = list(dict.fromkeys((c.tenant_id, c.parent_id or "") for c in replies))
+        lookup = [ref for ref in wanted if ref not in batch]
+        found: dict[CommentRef, CommentSubmitted] = {r: batch[r] for r in wanted if r in batch}
+        if lookup:
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for tenant, comment_id in lookup:
+                    pipe.get(redis_keys.decision(tenant, comment_id))
+                    pipe.hget(redis_keys.comment(tenant, comment_id), "decision")
+                raw = await pipe.execute()
+            for i, ref in enumerate(lookup):
+                if stored := raw[2 * i] or raw[2 * i + 1]:
+                    found[ref] = CommentModerated.model_validate_json(stored).comment
+        _count("parent", hits=len(found), total=len(wanted))
+        parents = {}
+        for c in replies:
+            parent = found.get((c.tenant_id, c.parent_id or ""))
+            if parent is not None and parent.article_id == c.article_id and parent.body.strip():
+                parents[_ref(c)] = parent.body
+        return parents
 
     async def _infer(
-        self, texts: dict[str, str], articles: dict[ArticleRef, list[str]]
-    ) -> tuple[dict[str, Analysis], dict[ArticleRef, Vectors]]:
+        self, texts: dict[str, str], articles: dict[ArticleRef, list[str]], contexts: dict[str, str]
+    ) -> EngineRun[str, ArticleRef, str]:
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(
-            self._inference, run_engine, self._engine, texts, articles
+            self._inference, run_engine, self._engine, texts, articles, contexts
         )
         metrics.INFERENCE_SECONDS.labels(engine=self._engine.name).observe(
             time.perf_counter() - started
@@ -234,20 +286,26 @@ class Moderator:
         _count("score", hits=len(found), total=len(digests))
         return found
 
-    async def _cached_article_vectors(
+    async def _cached_article_chunks(
         self, digests: dict[ArticleRef, str]
     ) -> dict[ArticleRef, Vectors]:
         refs = list(digests)
         if not refs:
             return {}
-        keys = [redis_keys.article_embedding(self._engine.name, digests[r]) for r in refs]
-        raw: list[bytes | None] = await self._redis.mget(keys)  # type: ignore[assignment]
-        found = {ref: np.frombuffer(v, np.float32) for ref, v in zip(refs, raw, strict=True) if v}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for ref in refs:
+                pipe.hgetall(redis_keys.article_chunks(self._engine.name, digests[ref]))
+            raw: list[dict[bytes, bytes]] = await pipe.execute()
+        found = {
+            ref: _loads_matrix(entry)
+            for ref, entry in zip(refs, raw, strict=True)
+            if b"rows" in entry and b"vectors" in entry
+        }
         _count("article_embedding", hits=len(found), total=len(refs))
         return found
 
     async def _store(
-        self, analyses: dict[str, Analysis], article_vectors: dict[str, Vectors]
+        self, analyses: dict[str, Analysis], article_chunks: dict[str, Vectors]
     ) -> None:
         engine = self._engine.name
         async with self._redis.pipeline(transaction=False) as pipe:
@@ -261,12 +319,12 @@ class Moderator:
                     },
                 )
                 pipe.expire(key, self._caches.score_ttl_seconds)
-            for digest, vector in article_vectors.items():
-                pipe.set(
-                    redis_keys.article_embedding(engine, digest),
-                    vector.tobytes(),
-                    ex=self._caches.embedding_ttl_seconds,
-                )
+            for digest, matrix in article_chunks.items():
+                key = redis_keys.article_chunks(engine, digest)
+                # float16 halves the size; cosines move by about 1e-3, well below what counts.
+                mapping = {"rows": len(matrix), "vectors": matrix.astype(np.float16).tobytes()}
+                pipe.hset(key, mapping=mapping)  # type: ignore[arg-type]
+                pipe.expire(key, self._caches.embedding_ttl_seconds)
             await pipe.execute()
 
 
@@ -284,6 +342,17 @@ def _ref(comment: CommentSubmitted) -> CommentRef:
 def _count(cache: str, *, hits: int, total: int) -> None:
     metrics.CACHE_HITS.labels(cache=cache).inc(hits)
     metrics.CACHE_MISSES.labels(cache=cache).inc(total - hits)
+
+
+def chunks_digest(chunks: list[str]) -> str:
+    """The chunking's parameters are part of the hash: a new chunking is a new key."""
+    return redis_keys.text_hash(f"chunks:{CHUNK_WORDS}\x1f" + "\x1f".join(chunks))
+
+
+def _loads_matrix(entry: dict[bytes, bytes]) -> Vectors:
+    rows = int(entry[b"rows"])
+    flat = np.frombuffer(entry[b"vectors"], np.float16).astype(np.float32)
+    return flat.reshape(rows, -1)
 
 
 def _dumps_scores(scores: LabelScores) -> str:

@@ -19,6 +19,7 @@ from pydantic import (
 
 from services.common.contract import Reason, Verdict
 from services.moderation.scoring import LabelScores
+from services.moderation.scoring.relevance import shipped_floor
 from services.moderation.textmatch import check_entry, find_links, find_terms, link_host
 
 MAX_WORDS = 5000
@@ -67,9 +68,10 @@ class Policy(BaseModel):
     thresholds: dict[str, Band] = Field(
         default_factory=lambda: {"toxicity": Band(review=0.5, reject=0.9)}
     )
-    # Below this cosine to the article a comment is held, never rejected: being off topic is
-    # a moderator's call. Unknown articles have no relevance and are never penalised.
-    relevance_floor: float = Field(default=0.2, ge=-1.0, le=1.0)
+    # Below this relevance (best-chunk cosine to the article) a comment is held, never
+    # rejected: being off topic is a moderator's call. Unknown articles have no relevance and
+    # are never penalised. The default is calibrated: `modctl calibrate-relevance`.
+    relevance_floor: float = Field(default_factory=shipped_floor, ge=-1.0, le=1.0)
     # Matched on word boundaries after normalising case, accents, leetspeak and invisible
     # characters; an entry starting with `re:` is a regular expression on the normalised text.
     banned_words: list[Entry] = Field(default_factory=list, max_length=MAX_WORDS)

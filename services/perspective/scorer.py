@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from services.moderation.analysis import cosine, mean_direction
+from services.moderation.analysis import relevance, text_chunks
 from services.moderation.scoring import Engine, LabelScores
 from services.perspective import metrics
 
@@ -15,7 +15,7 @@ from services.perspective import metrics
 @dataclass(frozen=True)
 class Job:
     texts: list[str]  # the comment, then any sentences to score on their own
-    context: list[str] | None = None  # for relevance: embed the comment and these
+    context: list[str] | None = None  # for relevance: the text the comment is about
 
 
 @dataclass(frozen=True)
@@ -25,21 +25,23 @@ class Result:
 
 
 def run_batch(engine: Engine, jobs: Sequence[Job]) -> list[Result]:
-    """Blocking: one score call for every text of the batch, one embed call for relevance."""
+    """Blocking: one score call for every text of the batch, one embed call for relevance.
+
+    Relevance as in the worker: the context entries in chunks, best chunk wins."""
     scores = engine.score_batch([text for job in jobs for text in job.texts])
-    related = [i for i, job in enumerate(jobs) if job.context]
-    groups = [[jobs[i].texts[0], *(jobs[i].context or [])] for i in related]
+    chunked = [text_chunks(None, "\n".join(job.context or [])) for job in jobs]
+    related = [i for i, chunks in enumerate(chunked) if chunks]
+    groups = [[jobs[i].texts[0], *chunked[i]] for i in related]
     vectors = engine.embed([text for group in groups for text in group]) if related else None
-    relevance: dict[int, float] = {}
+    found: dict[int, float] = {}
     start = 0
     for i, group in zip(related, groups, strict=True):
         assert vectors is not None
-        context = mean_direction(vectors[start + 1 : start + len(group)])
-        relevance[i] = cosine(vectors[start], context)
+        found[i] = relevance(vectors[start], vectors[start + 1 : start + len(group)])
         start += len(group)
     results, offset = [], 0
     for i, job in enumerate(jobs):
-        results.append(Result(scores[offset : offset + len(job.texts)], relevance.get(i)))
+        results.append(Result(scores[offset : offset + len(job.texts)], found.get(i)))
         offset += len(job.texts)
     return results
 

@@ -6,6 +6,7 @@ import time
 import httpx
 import pytest
 
+from services.moderation.scoring.relevance import shipped_floor
 from tests.conftest import unique
 from tests.e2e.desk_helpers import (
     Moderator,
@@ -41,7 +42,7 @@ def test_a_new_tenant_gets_the_documented_defaults(system: System, moderator: Mo
     assert document["stored"] is False
     policy = document["policy"]
     assert policy["thresholds"] == {"toxicity": {"review": 0.5, "reject": 0.9}}
-    assert policy["relevance_floor"] == 0.2
+    assert policy["relevance_floor"] == shipped_floor()
     assert policy["links"] == "hold"
     assert policy["hold_repeated_posts"] is True
     assert policy["new_author_min_approved"] == 0

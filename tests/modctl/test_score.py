@@ -60,3 +60,23 @@ def test_engine_option_picks_detoxify_over_the_setting(
     (result,) = map(json.loads, sink.read_text(encoding="utf-8").splitlines())
     assert list(result["toxicity"]) == LABELS
     assert result["relevance"] is not None
+
+
+def test_a_reply_is_read_with_its_parent_text(engine: Engine) -> None:
+    parent = "NATO members should raise defence spending rather than leave it to the U.S."
+    lines = [
+        {
+            "id": "reply",
+            "text": "Agreed, well said.",
+            "article_text": ARTICLE,
+            "parent_text": parent,
+        },
+        {"id": "alone", "text": "Agreed, well said.", "article_text": ARTICLE},
+    ]
+    source = io.StringIO("".join(json.dumps(line) + "\n" for line in lines))
+    sink = io.StringIO()
+    score_stream(engine, Policy(), source, sink, batch=10)
+    out = {r["id"]: r for r in map(json.loads, sink.getvalue().splitlines())}
+    assert out["reply"]["verdict"] == "approved"
+    assert out["alone"]["verdict"] == "review"
+    assert out["reply"]["relevance"] > out["alone"]["relevance"]

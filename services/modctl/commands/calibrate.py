@@ -1,0 +1,64 @@
+"""modctl calibrate-relevance: measure relevance on SemEval-2016 3A and ship the hold threshold."""
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+DEMO = Path(__file__).parents[3] / "examples" / "demo"
+
+
+def register(commands: "argparse._SubParsersAction[Any]") -> None:
+    calibrate = commands.add_parser(
+        "calibrate-relevance",
+        help="measure relevance on SemEval-2016 task 3A and write the relevance threshold",
+    )
+    calibrate.add_argument("--data", type=Path, default=Path("../shared/data"))
+    calibrate.add_argument("--limit", type=int, default=None, help="answers to sample (all)")
+    calibrate.add_argument(
+        "--held-share",
+        type=float,
+        default=0.05,
+        help="share of Good answers on their own question the threshold may hold",
+    )
+    calibrate.add_argument("--output", type=Path, default=None, help="default: the shipped file")
+    calibrate.add_argument("--cache", type=Path, default=Path(".data/train-cache"))
+    calibrate.set_defaults(handler=cmd_calibrate)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    # Imported here: torch and scikit-learn are slow to load and other commands don't need them.
+    from services.modctl.relevance import (
+        card_section,
+        demo_check,
+        load_pairs,
+        report,
+        score_pairs,
+        write_card_section,
+    )
+    from services.modctl.train import embed_cached
+    from services.moderation.scoring.relevance import RELEVANCE_FILE, save_calibration
+
+    if args.limit is not None and args.limit < 20:
+        raise ValueError(f"--limit {args.limit}: at least 20 answers are needed")
+    if not 0.0 < args.held_share < 0.5:
+        raise ValueError(f"--held-share {args.held_share}: must be between 0 and 0.5")
+
+    def embed(texts: list[str]) -> Any:
+        return embed_cached(texts, args.cache)
+
+    questions, pairs = load_pairs(args.data, args.limit)
+    result = report(pairs, score_pairs(questions, pairs, embed), args.held_share)
+    floor = result["relevance_floor"]
+    assert isinstance(floor, float)
+    limit = f" --limit {args.limit}" if args.limit is not None else ""
+    result["command"] = (
+        f"modctl calibrate-relevance --data {args.data}{limit} --held-share {args.held_share}"
+    )
+    result["data"] = "SemEval-2016 task 3 subtask A (re-split VAL-BASE + TEST-BASE)"
+    result["demo"] = demo_check(DEMO, floor, embed) if DEMO.is_dir() else []
+    output: Path = args.output or RELEVANCE_FILE
+    save_calibration(output, result)
+    write_card_section(output.with_name("MODEL_CARD.md"), card_section(result))
+    print(json.dumps(result, indent=2))
+    return 0
