@@ -12,7 +12,8 @@ from profanity_check import predict_prob
 from sentence_transformers import SentenceTransformer
 
 from services.moderation.scoring import LabelScores, Vectors
-from services.moderation.scoring.head import HEAD_FILE, features, load_head
+from services.moderation.scoring.head import HEAD_FILE, features, load_head, neutral_features
+from services.moderation.textmatch import deobfuscate
 
 DIMENSIONS = 384
 
@@ -52,10 +53,15 @@ class EmbeddedEngine:
     def score_batch(self, texts: Sequence[str]) -> list[LabelScores]:
         if not texts:
             return []
-        profanity = np.asarray(predict_prob(list(texts)), dtype=np.float64)
-        embeddings = embed_texts(self._encoder, texts)
+        seen = [deobfuscate(t) for t in texts]  # "1d10t" scores as "idiot"
+        profanity = np.asarray(predict_prob(seen), dtype=np.float64)
+        embeddings = embed_texts(self._encoder, seen)
         self._recent = dict(zip(texts, embeddings, strict=True))
-        scores = self._head.predict(features(embeddings, profanity))
+        x = features(embeddings, profanity)
+        neutral = None
+        if self._head.neutral_labels:
+            neutral = neutral_features(seen, x, lambda t: embed_texts(self._encoder, t))
+        scores = self._head.predict(x, neutral)
         return [
             {label: round(float(p[i]), 4) for label, p in scores.items()}
             | {"profanity": round(float(profanity[i]), 4)}
@@ -64,7 +70,7 @@ class EmbeddedEngine:
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         missing = [t for t in dict.fromkeys(texts) if t not in self._recent]
-        fresh = embed_texts(self._encoder, missing)
+        fresh = embed_texts(self._encoder, [deobfuscate(t) for t in missing])
         known = {**self._recent, **dict(zip(missing, fresh, strict=True))}
         self._recent = {}
         if not texts:
