@@ -17,6 +17,7 @@ import torch
 import transformers
 
 from services.moderation.scoring import CheckpointError, LabelScores, Vectors
+from services.moderation.scoring.batching import token_groups
 from services.moderation.scoring.embedded import embed_texts, load_encoder
 from services.moderation.scoring.registry import read_registry, sha256_of
 from services.moderation.textmatch import deobfuscate
@@ -220,21 +221,18 @@ class DetoxifyEngine:
 
     @torch.inference_mode()
     def score_batch(self, texts: Sequence[str]) -> list[LabelScores]:
-        """Batches of similar length, so little of each batch is padding; results in order."""
-        texts = [deobfuscate(t) for t in texts]  # "1d10t" scores as "idiot"
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        """Tokenised once, sorted by length and cut into groups of at most TOKEN_BUDGET padded
+        tokens: short comments go through many at a time, long ones a few, and little of any
+        forward pass is padding (on CPU a big padded batch is slower than none)."""
+        seen = [deobfuscate(t) for t in texts]  # "1d10t" scores as "idiot"
+        encoded = self.tokenizer(seen, truncation=True, max_length=self._max_tokens)["input_ids"]
         results: list[LabelScores] = [{} for _ in texts]
-        for start in range(0, len(order), BATCH):
-            chunk = order[start : start + BATCH]
-            inputs = self.tokenizer(
-                [texts[i] for i in chunk],
-                return_tensors="pt",
-                truncation=True,
-                padding=True,
-                max_length=self._max_tokens,
+        for group in token_groups([len(ids) for ids in encoded]):
+            inputs = self.tokenizer.pad(
+                {"input_ids": [encoded[i] for i in group]}, return_tensors="pt"
             )
             probabilities = torch.sigmoid(self._model(**inputs).logits).tolist()
-            for i, row in zip(chunk, probabilities, strict=True):
+            for i, row in zip(group, probabilities, strict=True):
                 results[i] = {
                     label: round(float(p), 4) for label, p in zip(self.labels, row, strict=False)
                 }

@@ -12,6 +12,7 @@ from profanity_check import predict_prob
 from sentence_transformers import SentenceTransformer
 
 from services.moderation.scoring import LabelScores, Vectors
+from services.moderation.scoring.batching import token_groups
 from services.moderation.scoring.head import HEAD_FILE, features, load_head, neutral_features
 from services.moderation.textmatch import deobfuscate
 
@@ -26,13 +27,22 @@ def load_encoder() -> SentenceTransformer:
 
 
 def embed_texts(encoder: SentenceTransformer, texts: Sequence[str]) -> Vectors:
-    """Unit-length embeddings, one row per text."""
+    """Unit-length embeddings, one row per text, in passes of similar length (batching.py)."""
+    out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
     if not texts:
-        return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    vectors = encoder.encode(
-        list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True
-    )
-    return np.asarray(vectors, dtype=np.float32)
+        return out
+    limit = encoder.max_seq_length or 256
+    tokens = encoder.tokenizer(list(texts), truncation=True, max_length=limit)["input_ids"]
+    lengths = [len(ids) for ids in tokens]
+    for group in token_groups(lengths):
+        vectors = encoder.encode(
+            [texts[i] for i in group],
+            batch_size=len(group),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+        )
+        out[group] = np.asarray(vectors, dtype=np.float32)
+    return out
 
 
 class EmbeddedEngine:
