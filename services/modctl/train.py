@@ -21,9 +21,18 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
-from services.moderation.scoring.head import LabelHead, ToxicityHead, features
+from services.modctl.bias_probe import Frame, ProbeResult, run_probe
+from services.moderation.scoring.head import LabelHead, ToxicityHead, features, neutral_features
+from services.moderation.scoring.identity import (
+    DIRECTIONS,
+    IDENTITY_TERMS,
+    frame_texts,
+    identity_basis,
+)
 
 LABELS = ("toxicity", "insult", "identity_attack", "threat")
+# Scored on the text with identity terms made neutral; identity_attack needs to see the group.
+NEUTRAL_LABELS = frozenset({"toxicity", "insult", "threat"})
 C = 0.1  # strong regularisation: the development data is tweets, the target is news comments
 FOLDS = 5
 
@@ -156,14 +165,42 @@ def _out_of_fold(x: NDArray[np.float64], y: NDArray[np.int64]) -> NDArray[np.flo
     return margins
 
 
+def project(x: NDArray[np.float64], basis: NDArray[np.float64] | None) -> NDArray[np.float64]:
+    """The embedding columns with the identity directions taken out (the last column stays)."""
+    if basis is None:
+        return x
+    out = x.copy()
+    out[:, : basis.shape[0]] -= (x[:, : basis.shape[0]] @ basis) @ basis.T
+    return out
+
+
+def _fold(weights: NDArray[np.float64], basis: NDArray[np.float64] | None) -> NDArray[np.float64]:
+    """Weights for unprojected features that give the same margins: the projection is
+    symmetric, so x.(P w) == (P x).w and the engine needs no extra step."""
+    return weights if basis is None else project(weights[None, :], basis)[0]
+
+
 def train_head(
-    examples: list[Example], x: NDArray[np.float64], version: str
+    examples: list[Example],
+    x: NDArray[np.float64],
+    version: str,
+    basis: NDArray[np.float64] | None = None,
+    neutral: NDArray[np.float64] | None = None,
 ) -> tuple[ToxicityHead, dict[str, object]]:
-    """The head and its measured quality per label and per data set."""
+    """The head and its measured quality per label and per data set.
+
+    With `neutral` (the features of the texts with identity terms made neutral), the
+    NEUTRAL_LABELS are fitted and cross-validated on those, with the `basis` directions
+    projected out, so they cannot lean on which group a text names.
+    """
+    neutral_labels = NEUTRAL_LABELS if neutral is not None else frozenset()
+    blind = project(neutral, basis) if neutral is not None else x
+    raw = x
     heads: dict[str, LabelHead] = {}
     report: dict[str, object] = {}
-    profanity_margin = x[:, -1]
+    profanity_margin = raw[:, -1]
     for label in LABELS:
+        x = blind if label in neutral_labels else raw
         rows = [i for i, e in enumerate(examples) if label in e.labels]
         y = np.array([examples[i].labels[label] for i in rows])
         if len(rows) < 50 or min(int(y.sum()), int(len(y) - y.sum())) < 20:
@@ -183,7 +220,8 @@ def train_head(
             if 0 < y[mask].sum() < mask.sum():
                 per_source[source] = round(float(roc_auc_score(y[mask], margins[mask])), 3)
         weights, bias = _fit(features_, y)
-        heads[label] = LabelHead(weights, bias, slope, intercept)
+        fold = basis if label in neutral_labels else None
+        heads[label] = LabelHead(_fold(weights, fold), bias, slope, intercept)
         report[label] = {
             "rows": len(rows),
             "positive": int(y.sum()),
@@ -194,8 +232,9 @@ def train_head(
             ),
             "cv_brier": round(float(brier_score_loss(y, calibrated)), 4),
         }
-    report["toxicity_leave_one_source_out_roc_auc"] = _leave_one_out(examples, x)
-    return ToxicityHead(version, heads), report
+    tox = blind if "toxicity" in neutral_labels else raw
+    report["toxicity_leave_one_source_out_roc_auc"] = _leave_one_out(examples, tox)
+    return ToxicityHead(version, heads, neutral_labels), report
 
 
 def _leave_one_out(examples: list[Example], x: NDArray[np.float64]) -> dict[str, float]:
@@ -215,16 +254,93 @@ def _leave_one_out(examples: list[Example], x: NDArray[np.float64]) -> dict[str,
     return result
 
 
-def build_features(examples: list[Example], cache_dir: Path) -> NDArray[np.float64]:
+def build_features(
+    examples: list[Example], cache_dir: Path
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The features of the texts as written, and with identity terms made neutral."""
+    return _features([e.text for e in examples], cache_dir)
+
+
+def _features(texts: list[str], cache_dir: Path) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     from profanity_check import predict_prob
 
-    texts = [e.text for e in examples]
-    embeddings = embed_cached(texts, cache_dir)
-    return features(embeddings, np.asarray(predict_prob(texts), dtype=np.float64))
+    x = features(embed_cached(texts, cache_dir), np.asarray(predict_prob(texts), dtype=np.float64))
+    return x, neutral_features(texts, x, lambda batch: embed_cached(list(batch), cache_dir))
 
 
-def model_card(card: dict[str, object], version: str) -> str:
-    """The card as Markdown, written beside the head file."""
+def identity_directions(cache_dir: Path, count: int = DIRECTIONS) -> NDArray[np.float64]:
+    """The embedding directions that follow the identity term alone (see identity.py)."""
+    return identity_basis(embed_cached(frame_texts(), cache_dir), len(IDENTITY_TERMS), count)
+
+
+def probe_head(
+    head: ToxicityHead, frames: list[Frame], cache_dir: Path, threshold: float
+) -> ProbeResult:
+    """The bias probe on a head file's toxicity, without loading an engine around it."""
+    texts = sorted({t for frame in frames for t in frame.sentences.values()})
+    x, neutral = _features(texts, cache_dir)
+    scores = dict(zip(texts, head.predict(x, neutral)["toxicity"], strict=True))
+    return run_probe(frames, lambda batch: [float(scores[t]) for t in batch], threshold)
+
+
+NOTES_MARKER = "<!-- Notes below are written by hand and kept when the head is retrained. -->"
+
+
+def _probe_lines(card: dict[str, object]) -> list[str]:
+    probe = card.get("bias_probe")
+    if not isinstance(probe, dict):
+        return ["No identity-term bias probe: the data folder has no bias madlibs file."]
+    lines = [
+        "## Identity-term bias probe",
+        "",
+        "Bias madlibs templates (Dixon et al. 2018; never trained on): the same sentence frame",
+        "filled with each of 50 identity terms. Swap delta: a term's toxicity minus the mean over",
+        "all terms in the same frame, averaged over frames (target: max |delta| <= 0.05). FPR:",
+        f"NOT_BAD sentences at or above the hold threshold ({probe['threshold']}).",
+        f"Command: `{card['command']}` (or `modctl models probe` for any engine).",
+        "",
+        "| identity term | swap delta | mean toxicity | FPR on NOT_BAD |",
+        "|---|---|---|---|",
+    ]
+    worst = probe["worst_terms"]
+    assert isinstance(worst, list)
+    for row in worst:
+        lines.append(
+            f"| {row['term']} | {row['delta']:+.3f} | {row['mean_toxicity']:.3f} | "
+            f"{row['false_positive_rate']:.3f} |"
+        )
+    lines += [
+        "",
+        f"{probe['sentences']} sentences in {probe['frames']} frames: max |swap delta| "
+        f"**{probe['max_abs_delta']}**, 95th percentile of single swaps "
+        f"{probe['p95_single_swap']}, FPR on NOT_BAD {probe['false_positive_rate']}.",
+    ]
+    replaced = card.get("bias_probe_replaced")
+    if isinstance(replaced, dict):
+        terms = ", ".join(f"{r['term']} {r['delta']:+.3f}" for r in replaced["worst_terms"])
+        lines += [
+            f"The head this one replaced ({replaced['version']}) on the same sentences: max",
+            f"|swap delta| {replaced['max_abs_delta']} ({terms}), FPR on NOT_BAD "
+            f"{replaced['false_positive_rate']}.",
+        ]
+    identity = card.get("identity")
+    if isinstance(identity, dict) and identity["neutral_labels"]:
+        lines += [
+            "",
+            f"Mitigation: {', '.join(identity['neutral_labels'])} are scored on the text with the",
+            "identity terms of `scoring/identity.py` (the project's own list) replaced by a",
+            "neutral word (one more encoder pass, for the texts that name a term), and fitted",
+            f"with {identity['directions']} embedding directions of identity terms projected out",
+            "(found from the list and the project's own sentence frames, folded into the",
+            "weights), which also damps terms missing from the list. identity_attack reads the",
+            "text as written: naming a group is its subject.",
+        ]
+    return lines
+
+
+def model_card(card: dict[str, object], version: str, previous: str = "") -> str:
+    """The card as Markdown, written beside the head file; hand-written notes after
+    NOTES_MARKER in the previous card are kept."""
     quality = card["quality"]
     assert isinstance(quality, dict)
     lines = [
@@ -258,8 +374,13 @@ def model_card(card: dict[str, object], version: str) -> str:
         "Toxicity, trained on the other data sets and scored on the one named (how well it",
         f"carries to a new domain): {quality['toxicity_leave_one_source_out_roc_auc']}.",
         "",
-        "`profanity` in the engine's output is alt-profanity-check's probability as is.",
-        "Limits: the development data is mostly tweets; news comments are milder. No",
-        "identity-term bias probe has been run on this head yet.",
+        "`profanity` in the engine's output is alt-profanity-check's probability, on the text",
+        "with leetspeak and invisible characters undone.",
+        "Limits: the development data is mostly tweets; news comments are milder.",
+        "",
+        *_probe_lines(card),
+        "",
+        NOTES_MARKER,
     ]
-    return "\n".join(lines) + "\n"
+    notes = previous.split(NOTES_MARKER, 1)[1].strip("\n") if NOTES_MARKER in previous else ""
+    return "\n".join(lines) + ("\n\n" + notes if notes else "") + "\n"

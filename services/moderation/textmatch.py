@@ -110,6 +110,28 @@ def normalise(text: str) -> Normalised:
     return Normalised("".join(chars), tuple(origin))
 
 
+# A word that mixes letters with characters read as letters ("1d10t", "m0rons", "$tupid").
+_DISGUISED = re.compile(r"(?<![\w@$])(?=(?:[@$]*\w){3})[\w@$]*[a-z][\w@$]*(?![\w@$])", re.I)
+_LEET_CHARS = frozenset("013457@$")
+
+
+def _reveal(hit: re.Match[str]) -> str:
+    word = hit.group()
+    letters = sum(c.isalpha() for c in word)
+    if letters < 2 or not _LEET_CHARS.intersection(word) or word.isdigit():
+        return word
+    return word.translate(_LEET)
+
+
+def deobfuscate(text: str) -> str:
+    """The text as a reader sees it, for a model: invisible characters dropped and leetspeak
+    read as letters inside words that have letters (`1d10t` -> `idiot`); numbers, case and
+    everything else stay as written."""
+    if not text.isascii():
+        text = "".join(c for c in text if not _invisible(c))
+    return _DISGUISED.sub(_reveal, text)
+
+
 def entry_pattern(entry: str) -> str:
     """A list entry as a regular expression: `re:` entries as written, words on word boundaries."""
     if entry.startswith(REGEX_PREFIX):

@@ -76,6 +76,7 @@ def test_train_writes_a_head_and_card_the_engine_loads(
     build_data(tmp_path / "data")
     head = tmp_path / "out" / "head.json"
     args = ["train", "--data", str(tmp_path / "data"), "--per-source", "60"]
+    args += ["--identity-directions", "4"]
     assert main([*args, "--output", str(head), "--cache", str(tmp_path / "cache")]) == 0
     card = json.loads(capsys.readouterr().out)
     assert card["quality"]["toxicity"]["cv_roc_auc"] > 0.9

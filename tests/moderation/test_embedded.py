@@ -31,3 +31,17 @@ def test_embed_reuses_the_scoring_pass_and_matches_a_fresh_encoding(engine: Engi
     assert reused.shape == (4, 384)
     assert np.allclose(reused, fresh, atol=1e-4)
     assert engine.embed([]).shape == (0, 384)
+
+
+def test_leetspeak_and_invisible_characters_score_as_the_plain_words(engine: Engine) -> None:
+    plain, disguised = engine.score_batch(
+        ["These councillors are morons", "These councillors are m0r\u200bons"]
+    )
+    assert disguised["toxicity"] == plain["toxicity"]
+
+
+def test_naming_a_different_group_does_not_move_toxicity(engine: Engine) -> None:
+    scores = engine.score_batch(["I am a gay man", "I am a straight woman", "Muslims are kind"])
+    assert scores[0]["toxicity"] == scores[1]["toxicity"]
+    assert scores[0]["toxicity"] < 0.5
+    assert scores[2]["toxicity"] < 0.5

@@ -87,7 +87,7 @@ async def test_off_topic_comment_is_held_with_a_relevance_reason(
 async def test_abusive_comment_is_rejected_with_label_and_score(
     moderator: Moderator, article: ArticleUpserted
 ) -> None:
-    body = "Hegseth and NATO? You are a fucking idiot, shut your stupid mouth"
+    body = "Hegseth and NATO? You stupid idiot, shut your mouth"
     (decision,) = await moderator.moderate(
         [make_comment(article.tenant_id, article.article_id, body)]
     )

@@ -2,6 +2,8 @@
 
 import argparse
 import asyncio
+import json
+from pathlib import Path
 from statistics import median
 from typing import Any
 
@@ -19,6 +21,18 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     api.add_argument("--rate", type=float, default=10.0, help="requests a second")
     api.add_argument("--seconds", type=float, default=30.0)
     api.set_defaults(handler=cmd_perspective)
+    scorer = which.add_parser(
+        "scorer", help="engines alone at batch 1/8/32 vs a naive Detoxify.predict loop"
+    )
+    scorer.add_argument("--engines", default="embedded,detoxify", help="comma-separated")
+    scorer.add_argument("--texts", type=int, default=256, help="comments per measurement")
+    scorer.add_argument("--data", type=Path, default=Path("../shared/data"))
+    scorer.add_argument(
+        "--shape", default="original", help="Detoxify model shape (random weights): original, tiny"
+    )
+    scorer.add_argument("--no-int8", action="store_true", help="skip the int8 Detoxify engine")
+    scorer.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    scorer.set_defaults(handler=cmd_scorer)
 
 
 def cmd_transactions(args: argparse.Namespace) -> int:
@@ -42,4 +56,21 @@ def cmd_perspective(args: argparse.Namespace) -> int:
         print(latencies.line())
     verdict = "within" if results[0].p99 < 0.2 else "OVER"
     print(f"API p99 {results[0].p99 * 1000:.1f} ms: {verdict} the 200 ms budget")
+    return 0
+
+
+def cmd_scorer(args: argparse.Namespace) -> int:
+    from services.modctl.bench.scorer import measure, sample_texts
+
+    if args.texts < 1:
+        raise ValueError("--texts: must be at least 1")
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    report = measure(
+        sample_texts(args.data, args.texts), engines, args.shape, quantize=not args.no_int8
+    )
+    for line in report.lines():
+        print(line)
+    if args.json is not None:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
     return 0

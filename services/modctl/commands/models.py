@@ -1,6 +1,7 @@
 """modctl models: install and list the model files the scoring engines load offline."""
 
 import argparse
+import json
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,16 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     listing = actions.add_parser("list", help="installed models; * marks the active one")
     listing.add_argument("--models-dir", type=Path, default=None)
     listing.set_defaults(handler=cmd_list)
+    probe = actions.add_parser(
+        "probe", help="identity-term bias probe of an engine's toxicity (bias madlibs)"
+    )
+    probe.add_argument("--engine", default="embedded", help="embedded or detoxify")
+    probe.add_argument("--data", type=Path, default=Path("../shared/data"))
+    probe.add_argument("--frames", type=int, default=16, help="frames per madlibs template")
+    probe.add_argument("--threshold", type=float, default=None, help="default: the hold threshold")
+    probe.add_argument("--worst", type=int, default=10, help="terms listed")
+    probe.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    probe.set_defaults(handler=cmd_probe)
 
 
 def _models_dir(args: argparse.Namespace) -> Path:
@@ -52,4 +63,25 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     for line in describe_models(_models_dir(args)):
         print(line)
+    return 0
+
+
+def cmd_probe(args: argparse.Namespace) -> int:
+    from services.modctl.bias_probe import MADLIBS, as_dict, load_frames, run_probe, table
+    from services.moderation.policy import Policy
+    from services.moderation.scoring import load_engine
+
+    frames = load_frames(args.data / MADLIBS, args.frames)
+    threshold = args.threshold
+    if threshold is None:
+        threshold = Policy().thresholds["toxicity"].review
+    engine = load_engine(args.engine)
+    result = run_probe(
+        frames, lambda texts: [s["toxicity"] for s in engine.score_batch(texts)], threshold
+    )
+    print(f"{engine.model_version}: toxicity on the bias madlibs templates")
+    for line in table(result, args.worst):
+        print(line)
+    if args.json is not None:
+        args.json.write_text(json.dumps(as_dict(result, args.worst), indent=2) + "\n")
     return 0

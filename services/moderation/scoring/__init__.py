@@ -65,5 +65,7 @@ def load_engine(name: str, settings: "ModerationSettings | None" = None) -> Engi
             settings.detoxify_checkpoint,
             settings.detoxify_config_dir,
             settings.models_dir,
+            quantize=settings.detoxify_quantize,
+            threads=settings.torch_threads,
         )
     raise ValueError(f"MODERATION_ENGINE: unknown engine {name!r} (known: {', '.join(ENGINES)})")

@@ -7,6 +7,7 @@ same one (loaded once) as the embedded engine.
 """
 
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +17,10 @@ import torch
 import transformers
 
 from services.moderation.scoring import CheckpointError, LabelScores, Vectors
+from services.moderation.scoring.batching import token_groups
 from services.moderation.scoring.embedded import embed_texts, load_encoder
 from services.moderation.scoring.registry import read_registry, sha256_of
+from services.moderation.textmatch import deobfuscate
 
 # Where Detoxify publishes its weights (from detoxify 0.5.4), for machines with internet.
 DOWNLOAD_URL = "https://github.com/unitaryai/detoxify/releases/download/"
@@ -143,6 +146,18 @@ def build_model(checkpoint: Checkpoint, config_dir: Path | None) -> tuple[torch.
     return model, tokenizer
 
 
+def quantized(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy with int8 weights in every Linear layer (dynamic quantisation): about twice the
+    speed on CPU; scores move a little, so check agreement on real weights before relying on it."""
+    with warnings.catch_warnings():  # torch deprecates eager-mode quantisation (moving to torchao)
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        copy: torch.nn.Module = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+            model, {torch.nn.Linear}, dtype=torch.qint8
+        )
+    return copy
+
+
 def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false")
 
@@ -185,33 +200,39 @@ class DetoxifyEngine:
         checkpoint: Path | None = None,
         config_dir: Path | None = None,
         models_dir: Path = Path(".data/models"),
+        quantize: bool = False,
+        threads: int | None = None,
     ) -> None:
         path, config, digest = resolve_checkpoint(model, checkpoint, config_dir, models_dir)
         loaded = read_checkpoint(path)
-        self._model, self._tokenizer = build_model(loaded, config)
+        full, self.tokenizer = build_model(loaded, config)
+        self.full_precision_model = full
+        self._model = quantized(full) if quantize else full
         self.labels = loaded.classes
-        positions = getattr(self._model.config, "max_position_embeddings", MAX_TOKENS)
+        positions = getattr(full.config, "max_position_embeddings", MAX_TOKENS)
         self._max_tokens = min(MAX_TOKENS, int(positions))
+        # The cores this process may use, said explicitly: torch's default counts every core
+        # of the host, which oversubscribes a container or a CPU-pinned worker.
+        torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
         self._encoder = load_encoder()
         digest = digest or sha256_of(path)
-        self.model_version = f"detoxify-{model}:{path.name}@sha256:{digest[:12]}"
+        precision = "+int8" if quantize else ""
+        self.model_version = f"detoxify-{model}:{path.name}@sha256:{digest[:12]}{precision}"
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def score_batch(self, texts: Sequence[str]) -> list[LabelScores]:
-        """Batches of similar length, so little of each batch is padding; results in order."""
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        """Tokenised once, sorted by length and cut into groups of at most TOKEN_BUDGET padded
+        tokens: short comments go through many at a time, long ones a few, and little of any
+        forward pass is padding (on CPU a big padded batch is slower than none)."""
+        seen = [deobfuscate(t) for t in texts]  # "1d10t" scores as "idiot"
+        encoded = self.tokenizer(seen, truncation=True, max_length=self._max_tokens)["input_ids"]
         results: list[LabelScores] = [{} for _ in texts]
-        for start in range(0, len(order), BATCH):
-            chunk = order[start : start + BATCH]
-            inputs = self._tokenizer(
-                [texts[i] for i in chunk],
-                return_tensors="pt",
-                truncation=True,
-                padding=True,
-                max_length=self._max_tokens,
+        for group in token_groups([len(ids) for ids in encoded]):
+            inputs = self.tokenizer.pad(
+                {"input_ids": [encoded[i] for i in group]}, return_tensors="pt"
             )
             probabilities = torch.sigmoid(self._model(**inputs).logits).tolist()
-            for i, row in zip(chunk, probabilities, strict=True):
+            for i, row in zip(group, probabilities, strict=True):
                 results[i] = {
                     label: round(float(p), 4) for label, p in zip(self.labels, row, strict=False)
                 }

@@ -12,7 +12,9 @@ from profanity_check import predict_prob
 from sentence_transformers import SentenceTransformer
 
 from services.moderation.scoring import LabelScores, Vectors
-from services.moderation.scoring.head import HEAD_FILE, features, load_head
+from services.moderation.scoring.batching import token_groups
+from services.moderation.scoring.head import HEAD_FILE, features, load_head, neutral_features
+from services.moderation.textmatch import deobfuscate
 
 DIMENSIONS = 384
 
@@ -25,13 +27,22 @@ def load_encoder() -> SentenceTransformer:
 
 
 def embed_texts(encoder: SentenceTransformer, texts: Sequence[str]) -> Vectors:
-    """Unit-length embeddings, one row per text."""
+    """Unit-length embeddings, one row per text, in passes of similar length (batching.py)."""
+    out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
     if not texts:
-        return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    vectors = encoder.encode(
-        list(texts), batch_size=32, normalize_embeddings=True, convert_to_numpy=True
-    )
-    return np.asarray(vectors, dtype=np.float32)
+        return out
+    limit = encoder.max_seq_length or 256
+    tokens = encoder.tokenizer(list(texts), truncation=True, max_length=limit)["input_ids"]
+    lengths = [len(ids) for ids in tokens]
+    for group in token_groups(lengths):
+        vectors = encoder.encode(
+            [texts[i] for i in group],
+            batch_size=len(group),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+        )
+        out[group] = np.asarray(vectors, dtype=np.float32)
+    return out
 
 
 class EmbeddedEngine:
@@ -52,10 +63,15 @@ class EmbeddedEngine:
     def score_batch(self, texts: Sequence[str]) -> list[LabelScores]:
         if not texts:
             return []
-        profanity = np.asarray(predict_prob(list(texts)), dtype=np.float64)
-        embeddings = embed_texts(self._encoder, texts)
+        seen = [deobfuscate(t) for t in texts]  # "1d10t" scores as "idiot"
+        profanity = np.asarray(predict_prob(seen), dtype=np.float64)
+        embeddings = embed_texts(self._encoder, seen)
         self._recent = dict(zip(texts, embeddings, strict=True))
-        scores = self._head.predict(features(embeddings, profanity))
+        x = features(embeddings, profanity)
+        neutral = None
+        if self._head.neutral_labels:
+            neutral = neutral_features(seen, x, lambda t: embed_texts(self._encoder, t))
+        scores = self._head.predict(x, neutral)
         return [
             {label: round(float(p[i]), 4) for label, p in scores.items()}
             | {"profanity": round(float(profanity[i]), 4)}
@@ -64,7 +80,7 @@ class EmbeddedEngine:
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         missing = [t for t in dict.fromkeys(texts) if t not in self._recent]
-        fresh = embed_texts(self._encoder, missing)
+        fresh = embed_texts(self._encoder, [deobfuscate(t) for t in missing])
         known = {**self._recent, **dict(zip(missing, fresh, strict=True))}
         self._recent = {}
         if not texts:

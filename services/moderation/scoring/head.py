@@ -2,13 +2,16 @@
 MiniLM embedding plus the lexical profanity score. Plain numbers in JSON, no pickle."""
 
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
+from profanity_check import predict_prob
 
 from services.moderation.scoring import Vectors
+from services.moderation.scoring.identity import neutralise_changed
 
 HEAD_FILE = Path(__file__).parent / "models" / "toxicity-head.json"
 
@@ -25,11 +28,18 @@ class LabelHead:
 class ToxicityHead:
     version: str
     labels: dict[str, LabelHead]
+    # Labels read from the text with identity terms made neutral (identity.py): what is said,
+    # not which group is named. identity_attack is left out: naming a group is its subject.
+    neutral_labels: frozenset[str] = frozenset()
 
-    def predict(self, features: NDArray[np.float64]) -> dict[str, NDArray[np.float64]]:
+    def predict(
+        self, features: NDArray[np.float64], neutral: NDArray[np.float64] | None = None
+    ) -> dict[str, NDArray[np.float64]]:
+        """`neutral`: the features of the neutralised texts, for `neutral_labels`."""
         out = {}
         for label, head in self.labels.items():
-            margin = features @ head.weights + head.bias
+            x = neutral if neutral is not None and label in self.neutral_labels else features
+            margin = x @ head.weights + head.bias
             out[label] = 1.0 / (1.0 + np.exp(-(head.slope * margin + head.intercept)))
         return out
 
@@ -39,6 +49,22 @@ def features(embeddings: Vectors, profanity: NDArray[np.float64]) -> NDArray[np.
     clipped = np.clip(profanity, 1e-4, 1 - 1e-4)
     logit = np.log(clipped / (1 - clipped))
     return np.hstack([embeddings.astype(np.float64), logit[:, None]])
+
+
+def neutral_features(
+    texts: Sequence[str],
+    x: NDArray[np.float64],
+    embed: Callable[[Sequence[str]], Vectors],
+) -> NDArray[np.float64]:
+    """`x` (the texts' features) redone for the texts that name an identity term, with the
+    term replaced by a neutral word: one more encoder pass for those texts only."""
+    changed, neutral = neutralise_changed(texts)
+    if not changed:
+        return x
+    out = x.copy()
+    profanity = np.asarray(predict_prob(neutral), dtype=np.float64)
+    out[changed] = features(embed(neutral), profanity)
+    return out
 
 
 def load_head(path: Path = HEAD_FILE) -> ToxicityHead:
@@ -54,12 +80,14 @@ def load_head(path: Path = HEAD_FILE) -> ToxicityHead:
             )
             for label, entry in raw["labels"].items()
         },
+        neutral_labels=frozenset(raw.get("neutral_labels", [])),
     )
 
 
 def save_head(path: Path, head: ToxicityHead, card: dict[str, object]) -> None:
     body = {
         "version": head.version,
+        "neutral_labels": sorted(head.neutral_labels),
         "card": card,
         "labels": {
             label: {

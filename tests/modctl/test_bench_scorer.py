@@ -1,0 +1,35 @@
+"""`modctl bench scorer` runs end to end on a tiny Detoxify-shaped checkpoint (a smoke test of
+the benchmark, not a speed check: the numbers it prints are not asserted)."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from services.modctl.cli import main
+from tests.modctl.test_train import build_data
+
+
+def test_prints_every_batch_size_and_the_ratio_to_the_naive_loop(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_data(tmp_path / "data", n=10)
+    figures = tmp_path / "scorer.json"
+    args = ["bench", "scorer", "--engines", "detoxify", "--shape", "tiny", "--texts", "16"]
+    assert main([*args, "--data", str(tmp_path / "data"), "--json", str(figures)]) == 0
+    out = capsys.readouterr().out
+    for batch in (1, 8, 32):
+        assert f"detoxify               batch {batch:>2}  16 comments" in out
+    assert "Detoxify.predict loop  batch  1  16 comments" in out
+    assert "ratio detoxify batch 32 / Detoxify.predict loop: " in out
+    assert "int8 vs full precision: max |score diff|" in out
+    written = json.loads(figures.read_text(encoding="utf-8"))
+    assert {r["batch"] for r in written["rates"]} == {1, 8, 32}
+    assert written["naive"]["comments"] == 16
+
+
+def test_an_unknown_engine_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    build_data(tmp_path / "data", n=10)
+    args = ["bench", "scorer", "--engines", "gpt", "--texts", "4", "--data", str(tmp_path / "data")]
+    assert main(args) == 1
+    assert "unknown engine 'gpt'" in capsys.readouterr().err
