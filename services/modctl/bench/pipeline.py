@@ -41,6 +41,8 @@ class Options:
     config_dir: Path | None = None
     worker_batch: int = 32
     settle_seconds: float = 300.0
+    warm_up: int = 64  # comments through the system before each timed part
+    bootstrap: str | None = None  # Kafka; KAFKA_BOOTSTRAP_SERVERS when unset
     profile: bool = False  # py-spy the services during the full-speed stream
     extra_env: dict[str, str] = field(default_factory=dict)
 
@@ -169,7 +171,7 @@ class Run:
 
     async def warm_up(self, client: httpx.AsyncClient, name: str) -> None:
         """Model, caches and consumer assignments warm before anything is timed."""
-        await self.stream(client, name, self.corpus.stream(name, 64), None)
+        await self.stream(client, name, self.corpus.stream(name, self.options.warm_up), None)
 
     async def measure_observed(self, kafka: KafkaSettings) -> dict[str, Phase]:
         """The phases, with the observer reading the run's topics all along."""
@@ -222,7 +224,7 @@ class Run:
 def texts_needed(options: Options, scorer_texts: int) -> int:
     # warm-ups, full, unique, repeats (half new), two workers, the half-load stream, headroom
     half_load = round(options.half_load_seconds * 200)
-    return scorer_texts + 2 * 64 + round(3.5 * options.comments) + half_load + 100
+    return scorer_texts + 2 * options.warm_up + round(3.5 * options.comments) + half_load + 100
 
 
 def scorer_alone(options: Options, texts: list[str]) -> ScorerResult:
@@ -233,23 +235,34 @@ def scorer_alone(options: Options, texts: list[str]) -> ScorerResult:
     return result
 
 
-def run_pipeline_bench(options: Options, say: Say) -> dict[str, Any]:
-    scorer_texts = min(options.comments, 1000) + options.worker_batch
-    corpus = Corpus(load_texts(options.data, texts_needed(options, scorer_texts)), load_articles())
+def run_pipeline_bench(
+    options: Options, say: Say, texts: list[str] | None = None
+) -> dict[str, Any]:
+    """Every figure of the run; `texts` replaces the development data (the smoke test's)."""
+    scorer_texts = max(4 * options.worker_batch, min(options.comments // 2, 1000))
+    scorer_texts += options.worker_batch  # the untimed first batch
+    wanted = texts_needed(options, scorer_texts)
+    corpus = Corpus(texts or load_texts(options.data, wanted), load_articles())
     say(f"scorer alone ({options.engine}, batch {options.worker_batch}) ...")
     scorer = scorer_alone(options, corpus.take(scorer_texts))
     say(f"scorer alone: {scorer.per_second:.1f} comments/s over {scorer.comments}")
     root = options.out_dir / time.strftime("run-%Y%m%dT%H%M%S")
     redis = new_redis(root / "redis")
     kafka = KafkaSettings(namespace=f"bench-{uuid.uuid4().hex[:8]}.")
+    if options.bootstrap:
+        kafka = kafka.model_copy(update={"bootstrap_servers": options.bootstrap})
     redis.start()
     asyncio.run(ensure_topics(kafka))
     try:
         say(f"starting ingest, worker, publisher (Kafka namespace {kafka.namespace}, {redis.url})")
         with running_system(kafka, redis.url, root / "logs", options.engine_env()) as system:
             run = Run(system, corpus, options, say)
-            phases = asyncio.run(run.measure_observed(kafka))
-            peaks = {n: u.peak_rss_mb for n, u in run.usage().items()}
+            try:
+                phases = asyncio.run(run.measure_observed(kafka))
+                peaks = {n: u.peak_rss_mb for n, u in run.usage().items()}
+            finally:
+                for worker in run.workers[1:]:  # the ones running_system did not start
+                    worker.stop()
     finally:
         redis.stop()
         asyncio.run(delete_topics(kafka))
