@@ -72,7 +72,7 @@ def test_tiny_benchmark_run_reports_every_figure(kafka_bootstrap: str, tmp_path:
         bootstrap=kafka_bootstrap,
         settle_seconds=120.0,
     )
-    figures = run_pipeline_bench(options, lambda _: None, texts=texts(400))
+    figures = run_pipeline_bench(options, lambda _: None, texts=texts(1000))
 
     for key in KEYS:
         assert isinstance(figures[key], float), key
