@@ -39,3 +39,17 @@ async def ensure_topics(settings: KafkaSettings, replication_factor: int = 1) ->
         return [t.name for t in missing]
     finally:
         await admin.close()
+
+
+async def delete_topics(settings: KafkaSettings) -> None:
+    """Delete the namespace's topics: for short-lived namespaces (benchmarks, test runs)."""
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.bootstrap_servers,
+        client_id="modctl",
+        **settings.client_options(),
+    )
+    await admin.start()
+    try:
+        await admin.delete_topics([settings.topic(t) for t in TOPIC_LAYOUT])
+    finally:
+        await admin.close()

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -129,10 +129,13 @@ def service_env(kafka: KafkaSettings, redis_url: str) -> dict[str, str]:
 
 @contextmanager
 def running_system(
-    kafka: KafkaSettings, redis_url: str, log_dir: Path = ROOT / ".data" / "test-logs"
+    kafka: KafkaSettings,
+    redis_url: str,
+    log_dir: Path = ROOT / ".data" / "test-logs",
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[System]:
     """Ingest, moderation and publisher, ready; all stopped on exit."""
-    env = service_env(kafka, redis_url)
+    env = {**service_env(kafka, redis_url), **(extra_env or {})}
     system = System(
         ServiceProcess("ingest", env, log_dir=log_dir),
         ServiceProcess("moderation", env, log_dir=log_dir),

@@ -1,0 +1,300 @@
+"""`modctl bench pipeline`: the scorer alone, then the whole pipeline as processes (ingest, one
+worker, publisher; a Kafka namespace and a Redis of the run's own), in one run on one machine."""
+
+import asyncio
+import gc
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from services.common.settings import KafkaSettings
+from services.common.topics import delete_topics, ensure_topics
+from services.modctl.bench.batch_scorer import ScorerResult, engine_throughput
+from services.modctl.bench.corpus import Comment, Corpus, load_articles, load_texts
+from services.modctl.bench.load import Poster
+from services.modctl.bench.observe import Observer
+from services.modctl.bench.procstats import Profiler, Usage, usage
+from services.modctl.testbed.infra import new_redis
+from services.modctl.testbed.processes import ServiceProcess, System, running_system
+from services.moderation.scoring import load_engine
+from services.moderation.settings import ModerationSettings
+
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Options:
+    data: Path
+    out_dir: Path
+    comments: int = 2000  # per full-speed stream
+    half_load_seconds: float = 30.0
+    batch: int = 50  # comments per HTTP request at full speed
+    senders: int = 4
+    engine: str = "embedded"
+    checkpoint: Path | None = None
+    config_dir: Path | None = None
+    worker_batch: int = 32
+    settle_seconds: float = 300.0
+    warm_up: int = 64  # comments through the system before each timed part
+    bootstrap: str | None = None  # Kafka; KAFKA_BOOTSTRAP_SERVERS when unset
+    profile: bool = False  # py-spy the services during the full-speed stream
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    def engine_env(self) -> dict[str, str]:
+        env = {
+            "MODERATION_ENGINE": self.engine,
+            "MODERATION_BATCH_SIZE": str(self.worker_batch),
+            # The development texts were not written under these articles: without this most
+            # would be held as off topic, and the feed (and its latency) would see few of them.
+            "MODERATION_POLICY__RELEVANCE_FLOOR": "-1",
+            **self.extra_env,
+        }
+        if self.checkpoint:
+            env["MODERATION_DETOXIFY_CHECKPOINT"] = str(self.checkpoint.resolve())
+        if self.config_dir:
+            env["MODERATION_DETOXIFY_CONFIG_DIR"] = str(self.config_dir.resolve())
+        return env
+
+    def engine_settings(self) -> ModerationSettings:
+        return ModerationSettings(
+            engine=self.engine,
+            detoxify_checkpoint=self.checkpoint,
+            detoxify_config_dir=self.config_dir,
+        )
+
+
+@dataclass
+class Phase:
+    """One stream through the pipeline: throughput and latencies to verdict and to feed."""
+
+    name: str
+    comments: int
+    seconds: float
+    verdict_cps: float
+    feed_cps: float | None
+    verdict_ms: dict[str, float]
+    feed_ms: dict[str, float]
+    approved: int
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
+    offered_cps: float | None = None
+
+    def line(self) -> str:
+        v, f = self.verdict_ms, self.feed_ms
+        offered = f" offered {self.offered_cps:.0f}/s," if self.offered_cps else ""
+        feed = f"p50/95/99 {f['p50']:.0f}/{f['p95']:.0f}/{f['p99']:.0f} ms" if f else "none"
+        return (
+            f"{self.name:14}{offered} {self.comments} comments in {self.seconds:.1f}s:"
+            f" {self.verdict_cps:.1f} verdicts/s;"
+            f" to verdict p50/95/99 {v['p50']:.0f}/{v['p95']:.0f}/{v['p99']:.0f} ms;"
+            f" to feed ({self.approved} approved) {feed}"
+        )
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    p50, p95, p99 = np.percentile(values, [50, 95, 99])
+    return {"p50": round(float(p50), 1), "p95": round(float(p95), 1), "p99": round(float(p99), 1)}
+
+
+def summarise(name: str, ids: list[str], poster: Poster, observer: Observer) -> Phase:
+    seen = observer.arrivals
+    submitted = [poster.submitted_ms[i] for i in ids]
+    first = min(submitted)
+    to_verdict = [seen.verdict_ms[i] - poster.submitted_ms[i] for i in ids]
+    fed = [i for i in ids if i in seen.approved]
+    to_feed = [seen.feed_ms[i] - poster.submitted_ms[i] for i in fed]
+    verdict_span = (max(seen.verdict_ms[i] for i in ids) - first) / 1000
+    feed_span = (max(seen.feed_ms[i] for i in fed) - first) / 1000 if fed else 0.0
+    return Phase(
+        name=name,
+        comments=len(ids),
+        seconds=round(verdict_span, 2),
+        verdict_cps=round(len(ids) / verdict_span, 1),
+        feed_cps=round(len(fed) / feed_span, 1) if feed_span else None,
+        verdict_ms=percentiles(to_verdict),
+        feed_ms=percentiles(to_feed),
+        approved=len(fed),
+    )
+
+
+class Run:
+    """The phases, in order, against one running system."""
+
+    observer: Observer
+
+    def __init__(self, system: System, corpus: Corpus, options: Options, say: Say) -> None:
+        self.system, self.corpus, self.options = system, corpus, options
+        self.say = say
+        self.tenant = f"bench-{uuid.uuid4().hex[:8]}"
+        self.workers = [system.moderation]
+        self.log_dir = system.moderation.log_dir
+
+    def services(self) -> dict[str, ServiceProcess]:
+        named = {"ingest": self.system.ingest, "publisher": self.system.publisher}
+        for n, worker in enumerate(self.workers):
+            named["worker" if n == 0 else f"worker{n + 1}"] = worker
+        return named
+
+    def usage(self) -> dict[str, Usage]:
+        return {name: usage(s.process.pid) for name, s in self.services().items() if s.process}
+
+    async def stream(
+        self, client: httpx.AsyncClient, name: str, comments: list[Comment], rate: float | None
+    ) -> Phase:
+        poster = Poster(client, self.system.headers(self.tenant))
+        profiler = self._profile(name) if self.options.profile and name == "full-speed" else None
+        before = self.usage()
+        if rate is None:
+            await poster.full_speed(comments, self.options.batch, self.options.senders)
+        else:
+            # About 20 requests a second, as a busy platform would send them.
+            await poster.fixed_rate(comments, rate, batch=max(1, round(rate / 20)))
+        ids = [c.comment_id for c in comments]
+        await self.observer.settled(ids, self.options.settle_seconds)
+        phase = summarise(name, ids, poster, self.observer)
+        after = self.usage()
+        if profiler is not None:
+            profiler.stop()
+        phase.cpu_seconds = {
+            n: round(after[n].cpu_seconds - before[n].cpu_seconds, 2) for n in before
+        }
+        phase.offered_cps = rate
+        self.say(phase.line())
+        return phase
+
+    async def warm_up(self, client: httpx.AsyncClient, name: str) -> None:
+        """Model, caches and consumer assignments warm before anything is timed."""
+        await self.stream(client, name, self.corpus.stream(name, self.options.warm_up), None)
+
+    async def measure_observed(self, kafka: KafkaSettings) -> dict[str, Phase]:
+        """The phases, with the observer reading the run's topics all along."""
+        self.observer = Observer(kafka)
+        await self.observer.start()
+        try:
+            return await self.measure()
+        finally:
+            await self.observer.stop()
+
+    async def measure(self) -> dict[str, Phase]:
+        o, c = self.options, self.corpus
+        phases: dict[str, Phase] = {}
+        async with httpx.AsyncClient(base_url=self.system.ingest.url, timeout=60) as client:
+            await Poster(client, self.system.headers(self.tenant)).articles(c.articles)
+            await self.warm_up(client, "warm-up")
+            phases["full"] = await self.stream(
+                client, "full-speed", c.stream("full", o.comments), None
+            )
+            rate = phases["full"].verdict_cps / 2
+            half = c.stream("half", max(100, round(rate * o.half_load_seconds)))
+            phases["half"] = await self.stream(client, "half-load", half, rate)
+            phases["unique"] = await self.stream(
+                client, "all-unique", c.stream("unique", o.comments), None
+            )
+            phases["repeats"] = await self.stream(
+                client, "half-repeats", c.stream("repeats", o.comments, 0.5), None
+            )
+            await asyncio.to_thread(self._second_worker)
+            await self.warm_up(client, "warm-up-2")
+            phases["two_workers"] = await self.stream(
+                client, "two-workers", c.stream("two", o.comments), None
+            )
+        return phases
+
+    def _profile(self, name: str) -> "Profiler":
+        return Profiler.start(
+            {n: s.process.pid for n, s in self.services().items() if s.process},
+            self.log_dir / f"profile-{name}",
+        )
+
+    def _second_worker(self) -> None:
+        first = self.system.moderation
+        second = ServiceProcess("moderation", first.env, log_dir=first.log_dir)
+        self.workers.append(second)
+        second.start()
+        second.wait_ready()
+
+
+def texts_needed(options: Options, scorer_texts: int) -> int:
+    # warm-ups, full, unique, repeats (half new), two workers, the half-load stream, headroom
+    half_load = round(options.half_load_seconds * 200)
+    return scorer_texts + 2 * options.warm_up + round(3.5 * options.comments) + half_load + 100
+
+
+def scorer_alone(options: Options, texts: list[str]) -> ScorerResult:
+    engine = load_engine(options.engine, options.engine_settings())
+    result = engine_throughput(engine, texts, options.worker_batch)
+    del engine
+    gc.collect()
+    return result
+
+
+def run_pipeline_bench(
+    options: Options, say: Say, texts: list[str] | None = None
+) -> dict[str, Any]:
+    """Every figure of the run; `texts` replaces the development data (the smoke test's)."""
+    scorer_texts = max(4 * options.worker_batch, min(options.comments // 2, 1000))
+    scorer_texts += options.worker_batch  # the untimed first batch
+    wanted = texts_needed(options, scorer_texts)
+    corpus = Corpus(texts or load_texts(options.data, wanted), load_articles())
+    say(f"scorer alone ({options.engine}, batch {options.worker_batch}) ...")
+    scorer = scorer_alone(options, corpus.take(scorer_texts))
+    say(f"scorer alone: {scorer.per_second:.1f} comments/s over {scorer.comments}")
+    root = options.out_dir / time.strftime("run-%Y%m%dT%H%M%S")
+    redis = new_redis(root / "redis")
+    kafka = KafkaSettings(namespace=f"bench-{uuid.uuid4().hex[:8]}.")
+    if options.bootstrap:
+        kafka = kafka.model_copy(update={"bootstrap_servers": options.bootstrap})
+    redis.start()
+    asyncio.run(ensure_topics(kafka))
+    try:
+        say(f"starting ingest, worker, publisher (Kafka namespace {kafka.namespace}, {redis.url})")
+        with running_system(kafka, redis.url, root / "logs", options.engine_env()) as system:
+            run = Run(system, corpus, options, say)
+            try:
+                phases = asyncio.run(run.measure_observed(kafka))
+                peaks = {n: u.peak_rss_mb for n, u in run.usage().items()}
+            finally:
+                for worker in run.workers[1:]:  # the ones running_system did not start
+                    worker.stop()
+    finally:
+        redis.stop()
+        asyncio.run(delete_topics(kafka))
+    return figures(options, scorer, phases, peaks)
+
+
+def figures(
+    options: Options, scorer: ScorerResult, phases: dict[str, Phase], peaks: dict[str, float]
+) -> dict[str, Any]:
+    full, half = phases["full"], phases["half"]
+    cpu = {n: sum(p.cpu_seconds.get(n, 0.0) for p in phases.values()) for n in peaks}
+    return {
+        "engine": options.engine,
+        "worker_batch": options.worker_batch,
+        "comments_per_stream": options.comments,
+        "scorer_cps": round(scorer.per_second, 1),
+        "pipeline_cps": full.verdict_cps,
+        "pipeline_feed_cps": full.feed_cps,
+        "ratio": round(full.verdict_cps / scorer.per_second, 3),
+        "half_load_cps": half.offered_cps,
+        "p50_feed_ms_at_half_load": half.feed_ms.get("p50"),
+        "p95_feed_ms_at_half_load": half.feed_ms.get("p95"),
+        "p99_feed_ms_at_half_load": half.feed_ms.get("p99"),
+        "p99_verdict_ms_at_half_load": half.verdict_ms.get("p99"),
+        "unique_cps": phases["unique"].verdict_cps,
+        "repeats_cps": phases["repeats"].verdict_cps,
+        "duplicate_speedup": round(phases["repeats"].verdict_cps / phases["unique"].verdict_cps, 2),
+        "one_worker_cps": phases["unique"].verdict_cps,
+        "two_worker_cps": phases["two_workers"].verdict_cps,
+        "worker_rss_mb": peaks["worker"],
+        "peak_rss_mb": peaks,
+        "cpu_seconds": {n: round(v, 1) for n, v in cpu.items()},
+        "phases": {name: p.__dict__ for name, p in phases.items()},
+        "phase_lines": [p.line() for p in phases.values()],
+    }

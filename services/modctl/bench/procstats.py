@@ -1,0 +1,58 @@
+"""CPU time and peak resident memory of a process, read from /proc (Linux)."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Usage:
+    cpu_seconds: float  # user + system since the process started
+    peak_rss_mb: float  # VmHWM: the high-water mark of resident memory
+
+
+def usage(pid: int) -> Usage:
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    # Fields after the command name (which may hold spaces) start after the last ')'.
+    fields = stat[stat.rindex(")") + 2 :].split()
+    cpu = (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+    peak_kb = 0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            peak_kb = int(line.split()[1])
+    return Usage(round(cpu, 2), round(peak_kb / 1024, 1))
+
+
+@dataclass
+class Profiler:
+    """py-spy sampling each process; collapsed stacks (flamegraph input) on stop."""
+
+    processes: list[subprocess.Popen[bytes]]
+
+    @classmethod
+    def start(cls, pids: dict[str, int], out_dir: Path) -> "Profiler":
+        spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+        options = [spy, "record", "--rate", "100", "--format", "raw"]
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return cls(
+            [
+                subprocess.Popen(
+                    [*options, "--pid", str(pid), "--output", str(out_dir / f"{name}.txt")],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+                for name, pid in pids.items()
+            ]
+        )
+
+    def stop(self) -> None:
+        for p in self.processes:
+            p.send_signal(signal.SIGINT)  # py-spy writes its output on interrupt
+        for p in self.processes:
+            p.wait(timeout=60)
