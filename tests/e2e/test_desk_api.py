@@ -88,10 +88,10 @@ def test_a_policy_change_takes_effect_without_restart_and_is_recorded(
     system: System, moderator: Moderator
 ) -> None:
     tenant, article = moderator.tenant, unique("a")
-    text = "What an 1D\u200b10T move by the council"
+    text = "The C0\u200bUNC1L met again on Tuesday"
     before = wait_status(system, tenant, submit(system, tenant, article, text))
     assert before["status"] == "released"  # the worker has this tenant's policy cached now
-    response = put_policy(system, moderator, {"banned_words": ["idiot"], "links": "allow"})
+    response = put_policy(system, moderator, {"banned_words": ["council"], "links": "allow"})
     assert response.status_code == 200
     changed = time.monotonic()
     attempt = 0
@@ -103,9 +103,9 @@ def test_a_policy_change_takes_effect_without_restart_and_is_recorded(
     assert state["status"] == "rejected"
     assert time.monotonic() - changed < 10
     reason = state["reasons"][0]
-    assert (reason["code"], reason["label"]) == ("banned_word", "idiot")
+    assert (reason["code"], reason["label"]) == ("banned_word", "council")
     start, end = reason["span"]
-    assert text[start:end] == "1D\u200b10T"
+    assert text[start:end] == "C0\u200bUNC1L"
 
     changes = httpx.get(policies(system, moderator, "/changes"), auth=moderator.auth).json()
     assert changes[0]["changed_by"] == moderator.username

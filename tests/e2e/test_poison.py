@@ -57,7 +57,8 @@ def test_poison_is_dead_lettered_and_good_comments_still_flow(system: System) ->
 
     def verdict() -> dict[str, object] | None:
         response = httpx.get(
-            f"{system.publisher.url}/v1/comments/{good.comment_id}", params={"tenant": tenant}
+            f"{system.publisher.url}/v1/comments/{good.comment_id}",
+            headers=system.headers(tenant),
         )
         return dict(response.json()) if response.status_code == 200 else None
 
