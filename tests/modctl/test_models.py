@@ -40,7 +40,7 @@ def test_import_then_list_then_the_engine_loads_the_installed_model(
     # No checkpoint or config dir in the settings: the engine takes the installed one.
     engine = load_engine("detoxify", ModerationSettings(models_dir=models_dir))
     assert list(engine.score_batch(["you idiot"])[0]) == LABELS
-    assert engine.model_version.endswith(f"@sha256:{digest[:12]}")
+    assert f"@sha256:{digest[:12]}" in engine.model_version
 
 
 def test_a_bad_file_is_refused_with_its_path_and_nothing_is_installed(

@@ -22,6 +22,7 @@ def test_loads_offline_and_scores_a_batch_with_detoxify_labels(
         detoxify_checkpoint=checkpoint,
         detoxify_config_dir=config_dir,
         models_dir=tmp_path,
+        precision="float32",  # bfloat16 rounding may move the 4th decimal with the batch
     )
     engine = load_engine("detoxify", settings)
     texts = ["you stupid idiot", "great article about nato", "", "words " * 400]

@@ -27,7 +27,7 @@ def test_labels_from_the_shipped_head_are_probabilities(engine: Engine) -> None:
 def test_embed_reuses_the_scoring_pass_and_matches_a_fresh_encoding(engine: Engine) -> None:
     engine.score_batch(TEXTS)
     reused = engine.embed([*TEXTS, "An article paragraph."])
-    fresh = embed_texts(load_encoder(), [*TEXTS, "An article paragraph."])
+    fresh = embed_texts(load_encoder(), [*TEXTS, "An article paragraph."], engine.bfloat16)  # type: ignore[attr-defined]
     assert reused.shape == (4, 384)
     assert np.allclose(reused, fresh, atol=1e-4)
     assert engine.embed([]).shape == (0, 384)

@@ -15,11 +15,11 @@ import numpy as np
 
 from services.common.settings import KafkaSettings
 from services.common.topics import delete_topics, ensure_topics
-from services.modctl.bench.batch_scorer import ScorerResult, engine_throughput
 from services.modctl.bench.corpus import Comment, Corpus, load_articles, load_texts
 from services.modctl.bench.load import Poster
 from services.modctl.bench.observe import Observer
 from services.modctl.bench.procstats import Profiler, Usage, usage
+from services.modctl.bench.scorer import Rate, as_worker_runs, time_batches
 from services.modctl.testbed.infra import new_redis
 from services.modctl.testbed.processes import ServiceProcess, System, running_system
 from services.moderation.scoring import load_engine
@@ -227,9 +227,10 @@ def texts_needed(options: Options, scorer_texts: int) -> int:
     return scorer_texts + 2 * options.warm_up + round(3.5 * options.comments) + half_load + 100
 
 
-def scorer_alone(options: Options, texts: list[str]) -> ScorerResult:
+def scorer_alone(options: Options, texts: list[str]) -> Rate:
+    """The engine alone, no Kafka: the ceiling the pipeline is measured against."""
     engine = load_engine(options.engine, options.engine_settings())
-    result = engine_throughput(engine, texts, options.worker_batch)
+    result = time_batches("scorer", as_worker_runs(engine), texts, options.worker_batch)
     del engine
     gc.collect()
     return result
@@ -240,7 +241,6 @@ def run_pipeline_bench(
 ) -> dict[str, Any]:
     """Every figure of the run; `texts` replaces the development data (the smoke test's)."""
     scorer_texts = max(4 * options.worker_batch, min(options.comments // 2, 1000))
-    scorer_texts += options.worker_batch  # the untimed first batch
     wanted = texts_needed(options, scorer_texts)
     corpus = Corpus(texts or load_texts(options.data, wanted), load_articles())
     say(f"scorer alone ({options.engine}, batch {options.worker_batch}) ...")
@@ -270,7 +270,7 @@ def run_pipeline_bench(
 
 
 def figures(
-    options: Options, scorer: ScorerResult, phases: dict[str, Phase], peaks: dict[str, float]
+    options: Options, scorer: Rate, phases: dict[str, Phase], peaks: dict[str, float]
 ) -> dict[str, Any]:
     full, half = phases["full"], phases["half"]
     cpu = {n: sum(p.cpu_seconds.get(n, 0.0) for p in phases.values()) for n in peaks}

@@ -13,7 +13,10 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from services.moderation.scoring import Engine
 
 BATCH_SIZES = (1, 8, 32)
 MIN_CHARS, MAX_CHARS = 20, 2000
@@ -64,15 +67,17 @@ def time_batches(
     return Rate(name, batch, len(texts), time.perf_counter() - start)
 
 
+def as_worker_runs(engine: "Engine") -> Callable[[Sequence[str]], object]:
+    """What the worker's inference thread does per batch: scores and embeddings, one pass."""
+    from services.moderation.analysis import run_engine
+
+    return lambda texts: run_engine(engine, dict(enumerate(texts)), {})
+
+
 def _embedded() -> Callable[[Sequence[str]], object]:
     from services.moderation.scoring.embedded import EmbeddedEngine
 
-    engine = EmbeddedEngine()
-
-    def both(texts: Sequence[str]) -> object:
-        return engine.score_batch(texts), engine.embed(texts)
-
-    return both
+    return as_worker_runs(EmbeddedEngine())
 
 
 @dataclass

@@ -12,11 +12,11 @@ from typing import Any
 import httpx
 
 from services.common.settings import KafkaSettings, RedisSettings
-from services.common.tenants import TenantStore
 from services.common.topics import ensure_topics
 from services.modctl import processes
 from services.modctl.demo_desk import DEMO_MODERATOR, prepare_demo_desk
 from services.modctl.seed import comment_id, load_seed, parse_seed
+from services.modctl.testbed.processes import mint_key
 
 DEMO_FILE = processes.ROOT / "examples" / "demo" / "000_c2484b3214b686ee.txt"
 # The second article's comments include off-topic, abusive and link examples for the desk.
@@ -107,15 +107,7 @@ def stop_all(names: list[str]) -> None:
 def demo_key() -> str:
     """The demo tenant (public feeds) and a new key of it with every scope: keys are stored
     hashed, so an earlier one cannot be shown again."""
-
-    async def create() -> str:
-        async with RedisSettings().client() as redis:
-            store = TenantStore(redis)
-            await store.create_tenant(DEMO_TENANT, exist_ok=True)
-            key, _ = await store.create_key(DEMO_TENANT)
-            return key
-
-    return asyncio.run(create())
+    return mint_key(RedisSettings(), DEMO_TENANT)
 
 
 def seed_demo(key: str, timeout: float = 120.0) -> str:

@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from redis.asyncio import Redis
 
-from services.common.settings import KafkaSettings
+from services.common.settings import KafkaSettings, RedisSettings
 from services.common.tenants import ALL_SCOPES, Scope, TenantStore
 from services.modctl.processes import ROOT as ROOT
 from services.modctl.processes import port_open
@@ -97,18 +96,20 @@ class System:
 
 
 def mint_key(
-    redis_url: str,
+    redis: str | RedisSettings,
     tenant: str,
     scopes: frozenset[Scope] = ALL_SCOPES,
     *,
     private_feeds: bool = False,
     requests_per_minute: int | None = None,
 ) -> str:
-    """A new key of `tenant` in that Redis, creating the tenant if it is new."""
+    """A new key of `tenant` in that Redis (a URL or full settings with credentials), creating
+    the tenant if it is new."""
+    settings = RedisSettings(url=redis) if isinstance(redis, str) else redis
 
     async def create() -> str:
-        async with Redis.from_url(redis_url) as redis:
-            store = TenantStore(redis)
+        async with settings.client() as client:
+            store = TenantStore(client)
             await store.create_tenant(tenant, private_feeds=private_feeds, exist_ok=True)
             key, _ = await store.create_key(tenant, scopes, requests_per_minute=requests_per_minute)
             return key

@@ -2,7 +2,7 @@
 
 import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 LabelScores = dict[str, float]
 Vectors = NDArray[np.float32]
+Precision = Literal["auto", "float32", "bfloat16"]  # what the encoders compute in (precision.py)
 
 
 class Engine(Protocol):
@@ -51,15 +52,16 @@ def load_engine(name: str, settings: "ModerationSettings | None" = None) -> Engi
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no bars in JSON logs
+    from services.moderation.settings import ModerationSettings
+
+    settings = settings or ModerationSettings()
     if name == "embedded":
         from services.moderation.scoring.embedded import EmbeddedEngine
 
-        return EmbeddedEngine()
+        return EmbeddedEngine(precision=settings.precision)
     if name == "detoxify":
         from services.moderation.scoring.detoxify import DetoxifyEngine
-        from services.moderation.settings import ModerationSettings
 
-        settings = settings or ModerationSettings()
         return DetoxifyEngine(
             settings.detoxify_model,
             settings.detoxify_checkpoint,
@@ -67,5 +69,6 @@ def load_engine(name: str, settings: "ModerationSettings | None" = None) -> Engi
             settings.models_dir,
             quantize=settings.detoxify_quantize,
             threads=settings.torch_threads,
+            precision=settings.precision,
         )
     raise ValueError(f"MODERATION_ENGINE: unknown engine {name!r} (known: {', '.join(ENGINES)})")

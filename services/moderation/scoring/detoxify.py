@@ -16,9 +16,15 @@ from typing import Any
 import torch
 import transformers
 
-from services.moderation.scoring import CheckpointError, LabelScores, Vectors
+from services.moderation.scoring import CheckpointError, LabelScores, Precision, Vectors
 from services.moderation.scoring.batching import token_groups
 from services.moderation.scoring.embedded import embed_texts, load_encoder
+from services.moderation.scoring.precision import (
+    PROBES,
+    agrees_with_float32,
+    computing_in,
+    wants_bfloat16,
+)
 from services.moderation.scoring.registry import read_registry, sha256_of
 from services.moderation.textmatch import deobfuscate
 
@@ -202,6 +208,7 @@ class DetoxifyEngine:
         models_dir: Path = Path(".data/models"),
         quantize: bool = False,
         threads: int | None = None,
+        precision: Precision = "auto",
     ) -> None:
         path, config, digest = resolve_checkpoint(model, checkpoint, config_dir, models_dir)
         loaded = read_checkpoint(path)
@@ -215,12 +222,20 @@ class DetoxifyEngine:
         # of the host, which oversubscribes a container or a CPU-pinned worker.
         torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
         self._encoder = load_encoder()
+        self.bfloat16 = False
+        self.bfloat16_difference: float | None = None
+        if wants_bfloat16(precision) and not quantize:
+            self.bfloat16, self.bfloat16_difference = agrees_with_float32(
+                self.name, lambda bf16: self._score(PROBES, bf16)
+            )
         digest = digest or sha256_of(path)
-        precision = "+int8" if quantize else ""
-        self.model_version = f"detoxify-{model}:{path.name}@sha256:{digest[:12]}{precision}"
+        compute = "+int8" if quantize else "+bf16" if self.bfloat16 else ""
+        self.model_version = f"detoxify-{model}:{path.name}@sha256:{digest[:12]}{compute}"
 
-    @torch.inference_mode()
     def score_batch(self, texts: Sequence[str]) -> list[LabelScores]:
+        return self._score(texts, self.bfloat16)
+
+    def _score(self, texts: Sequence[str], bfloat16: bool) -> list[LabelScores]:
         """Tokenised once, sorted by length and cut into groups of at most TOKEN_BUDGET padded
         tokens: short comments go through many at a time, long ones a few, and little of any
         forward pass is padding (on CPU a big padded batch is slower than none)."""
@@ -231,7 +246,8 @@ class DetoxifyEngine:
             inputs = self.tokenizer.pad(
                 {"input_ids": [encoded[i] for i in group]}, return_tensors="pt"
             )
-            probabilities = torch.sigmoid(self._model(**inputs).logits).tolist()
+            with computing_in(bfloat16):
+                probabilities = torch.sigmoid(self._model(**inputs).logits.float()).tolist()
             for i, row in zip(group, probabilities, strict=True):
                 results[i] = {
                     label: round(float(p), 4) for label, p in zip(self.labels, row, strict=False)
@@ -239,4 +255,4 @@ class DetoxifyEngine:
         return results
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        return embed_texts(self._encoder, texts)
+        return embed_texts(self._encoder, texts, self.bfloat16)
