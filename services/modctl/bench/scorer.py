@@ -3,7 +3,8 @@ calls `Detoxify.predict` once per comment on the same model, all in one run.
 
 The embedded engine is timed as the worker uses it (toxicity and the relevance embedding of
 each batch); the Detoxify engine and the naive loop score toxicity only, on a bert-base shaped
-checkpoint with random weights (speed depends on the shape, not the weights).
+checkpoint with random weights (speed depends on the shape, not the weights). The "detoxify
+int8" rows are the engine with MODERATION_DETOXIFY_QUANTIZE: ONNX Runtime with int8 weights.
 """
 
 import random
@@ -79,7 +80,8 @@ def _embedded() -> Callable[[Sequence[str]], object]:
 class DetoxifyRun:
     rates: list[Rate]
     naive: Rate
-    max_diff: float | None  # quantised vs full-precision engine scores, on the same texts
+    max_diff: float | None  # int8 vs full-precision engine scores, on the same texts
+    int8_check: str | None  # the int8 engine's own agreement check at load
 
 
 def _naive_detoxify(engine: Any) -> Any:
@@ -98,22 +100,23 @@ def _naive_detoxify(engine: Any) -> Any:
 def measure_detoxify(texts: list[str], workdir: Path, shape: str, quantize: bool) -> DetoxifyRun:
     from services.modctl.bench.detoxify_shape import build_checkpoint
     from services.moderation.scoring.detoxify import DetoxifyEngine
+    from services.moderation.scoring.onnx_int8 import describe_check, largest_difference
 
     checkpoint, config_dir = build_checkpoint(workdir, shape)
     engine = DetoxifyEngine(checkpoint=checkpoint, config_dir=config_dir, models_dir=workdir)
     naive = _naive_detoxify(engine)
     rates = [time_batches("detoxify", engine.score_batch, texts, b) for b in BATCH_SIZES]
     naive_rate = time_batches("Detoxify.predict loop", lambda t: naive.predict(t[0]), texts, 1)
-    max_diff = None
+    max_diff = check = None
     if quantize:
         fast = DetoxifyEngine(
             checkpoint=checkpoint, config_dir=config_dir, models_dir=workdir, quantize=True
         )
         rates += [time_batches("detoxify int8", fast.score_batch, texts, b) for b in BATCH_SIZES]
         sample = texts[: min(len(texts), 64)]
-        full, quick = engine.score_batch(sample), fast.score_batch(sample)
-        max_diff = max(abs(a[k] - b[k]) for a, b in zip(full, quick, strict=True) for k in a)
-    return DetoxifyRun(rates, naive_rate, max_diff)
+        max_diff = largest_difference(engine.score_batch(sample), fast.score_batch(sample))
+        check = describe_check(fast.int8_max_diff, fast.model_version.endswith("+int8"))
+    return DetoxifyRun(rates, naive_rate, max_diff, check)
 
 
 @dataclass
@@ -123,6 +126,7 @@ class ScorerReport:
     rates: list[Rate]
     naive: Rate | None
     int8_max_diff: float | None
+    int8_check: str | None = None
 
     def best(self, engine: str) -> Rate | None:
         found = [r for r in self.rates if r.engine == engine and r.batch == max(BATCH_SIZES)]
@@ -143,6 +147,8 @@ class ScorerReport:
                     )
         if self.int8_max_diff is not None:
             out.append(f"int8 vs full precision: max |score diff| {self.int8_max_diff:.4f}")
+        if self.int8_check is not None:
+            out.append(self.int8_check)
         embedded = self.best("embedded")
         if embedded is not None:
             out.append(
@@ -160,6 +166,7 @@ class ScorerReport:
             if self.naive
             else None,
             "int8_max_diff": self.int8_max_diff,
+            "int8_check": self.int8_check,
         }
 
 
@@ -174,6 +181,7 @@ def measure(
     rates: list[Rate] = []
     naive = None
     max_diff = None
+    check = None
     with ExitStack() as stack:
         for engine in engines:
             if engine == "embedded":
@@ -183,8 +191,8 @@ def measure(
                 where = workdir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
                 run = measure_detoxify(texts, where, shape, quantize)
                 rates += run.rates
-                naive, max_diff = run.naive, run.max_diff
+                naive, max_diff, check = run.naive, run.max_diff, run.int8_check
             else:
                 raise ValueError(f"--engines: unknown engine {engine!r} (embedded, detoxify)")
     mean_chars = sum(len(t) for t in texts) / len(texts)
-    return ScorerReport(len(texts), mean_chars, rates, naive, max_diff)
+    return ScorerReport(len(texts), mean_chars, rates, naive, max_diff, check)
