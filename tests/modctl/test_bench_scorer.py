@@ -19,13 +19,18 @@ def test_prints_every_batch_size_and_the_ratio_to_the_naive_loop(
     assert main([*args, "--data", str(tmp_path / "data"), "--json", str(figures)]) == 0
     out = capsys.readouterr().out
     for batch in (1, 8, 32):
-        assert f"detoxify               batch {batch:>2}  16 comments" in out
+        assert f"detoxify float32       batch {batch:>2}  16 comments" in out
     assert "Detoxify.predict loop  batch  1  16 comments" in out
-    assert "ratio detoxify batch 32 / Detoxify.predict loop: " in out
-    assert "int8 vs full precision: max |score diff|" in out
+    assert "ratio detoxify float32 batch 32 / Detoxify.predict loop: " in out
+    for batch in (1, 8, 32):
+        assert f"detoxify int8          batch {batch:>2}  16 comments" in out
+    assert "ratio detoxify int8 batch 32 / Detoxify.predict loop: " in out
+    assert "detoxify int8 vs float32: max |score diff|" in out
+    assert "probe texts (limit 0.02): int8 ONNX in use" in out
     written = json.loads(figures.read_text(encoding="utf-8"))
     assert {r["batch"] for r in written["rates"]} == {1, 8, 32}
     assert written["naive"]["comments"] == 16
+    assert written["max_score_diff"]["detoxify int8"] <= 0.02
 
 
 def test_an_unknown_engine_is_an_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

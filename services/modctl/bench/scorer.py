@@ -3,7 +3,9 @@ calls `Detoxify.predict` once per comment on the same model, all in one run.
 
 The embedded engine is timed as the worker uses it (toxicity and the relevance embedding of
 each batch); the Detoxify engine and the naive loop score toxicity only, on a bert-base shaped
-checkpoint with random weights (speed depends on the shape, not the weights).
+checkpoint with random weights (speed depends on the shape, not the weights). The "detoxify
+int8" rows are the engine with MODERATION_DETOXIFY_QUANTIZE (ONNX Runtime, int8 weights), the
+"bf16" rows the torch model in bfloat16 (MODERATION_PRECISION, where the CPU has the units).
 """
 
 import random
@@ -74,17 +76,30 @@ def as_worker_runs(engine: "Engine") -> Callable[[Sequence[str]], object]:
     return lambda texts: run_engine(engine, dict(enumerate(texts)), {})
 
 
-def _embedded() -> Callable[[Sequence[str]], object]:
+def measure_embedded(texts: list[str]) -> tuple[list[Rate], dict[str, float], list[str]]:
+    """The engine as the worker loads it and, where that is bfloat16, in float32 beside it."""
     from services.moderation.scoring.embedded import EmbeddedEngine
+    from services.moderation.scoring.precision import describe_check, max_difference
 
-    return as_worker_runs(EmbeddedEngine())
+    engine = EmbeddedEngine()
+    rates = [time_batches("embedded", as_worker_runs(engine), texts, b) for b in BATCH_SIZES]
+    if not engine.bfloat16:
+        return rates, {}, []
+    full = EmbeddedEngine(precision="float32")
+    work = as_worker_runs(full)
+    rates += [time_batches("embedded float32", work, texts, b) for b in BATCH_SIZES]
+    sample = texts[:64]
+    difference = max_difference(full.score_batch(sample), engine.score_batch(sample))
+    check = describe_check("bfloat16", engine.bfloat16_difference, True)
+    return rates, {"embedded": difference}, [f"embedded {check}"]
 
 
 @dataclass
 class DetoxifyRun:
     rates: list[Rate]
     naive: Rate
-    max_diff: float | None  # quantised vs full-precision engine scores, on the same texts
+    differences: dict[str, float]  # a faster mode's scores vs float32's, on the same texts
+    checks: list[str]  # each faster mode's own agreement check at load
 
 
 def _naive_detoxify(engine: Any) -> Any:
@@ -101,24 +116,46 @@ def _naive_detoxify(engine: Any) -> Any:
 
 
 def measure_detoxify(texts: list[str], workdir: Path, shape: str, quantize: bool) -> DetoxifyRun:
+    """float32, bfloat16 (where the CPU has the units) and ONNX int8, beside the naive loop."""
     from services.modctl.bench.detoxify_shape import build_checkpoint
     from services.moderation.scoring.detoxify import DetoxifyEngine
+    from services.moderation.scoring.precision import (
+        describe_check,
+        max_difference,
+        wants_bfloat16,
+    )
 
     checkpoint, config_dir = build_checkpoint(workdir, shape)
-    engine = DetoxifyEngine(checkpoint=checkpoint, config_dir=config_dir, models_dir=workdir)
-    naive = _naive_detoxify(engine)
-    rates = [time_batches("detoxify", engine.score_batch, texts, b) for b in BATCH_SIZES]
-    naive_rate = time_batches("Detoxify.predict loop", lambda t: naive.predict(t[0]), texts, 1)
-    max_diff = None
-    if quantize:
-        fast = DetoxifyEngine(
-            checkpoint=checkpoint, config_dir=config_dir, models_dir=workdir, quantize=True
+
+    def load(**mode: Any) -> DetoxifyEngine:
+        return DetoxifyEngine(
+            checkpoint=checkpoint, config_dir=config_dir, models_dir=workdir, **mode
         )
-        rates += [time_batches("detoxify int8", fast.score_batch, texts, b) for b in BATCH_SIZES]
-        sample = texts[: min(len(texts), 64)]
-        full, quick = engine.score_batch(sample), fast.score_batch(sample)
-        max_diff = max(abs(a[k] - b[k]) for a, b in zip(full, quick, strict=True) for k in a)
-    return DetoxifyRun(rates, naive_rate, max_diff)
+
+    full = load(precision="float32")
+    naive = _naive_detoxify(full)
+    naive_rate = time_batches("Detoxify.predict loop", lambda t: naive.predict(t[0]), texts, 1)
+    fast: dict[str, DetoxifyEngine] = {}
+    if wants_bfloat16("auto"):
+        fast["detoxify bf16"] = load(precision="bfloat16")
+    if quantize:
+        fast["detoxify int8"] = load(quantize=True)
+    rates = [time_batches("detoxify float32", full.score_batch, texts, b) for b in BATCH_SIZES]
+    for name, engine in fast.items():
+        rates += [time_batches(name, engine.score_batch, texts, b) for b in BATCH_SIZES]
+    sample = texts[:64]
+    reference = full.score_batch(sample)
+    differences = {n: max_difference(reference, e.score_batch(sample)) for n, e in fast.items()}
+    checks = []
+    if "detoxify bf16" in fast:
+        bf16 = fast["detoxify bf16"]
+        check = describe_check("bfloat16", bf16.bfloat16_difference, bf16.bfloat16)
+        checks.append(f"detoxify {check}")
+    if "detoxify int8" in fast:
+        int8 = fast["detoxify int8"]
+        in_use = int8.model_version.endswith("+int8")
+        checks.append(f"detoxify {describe_check('int8 ONNX', int8.int8_max_diff, in_use)}")
+    return DetoxifyRun(rates, naive_rate, differences, checks)
 
 
 @dataclass
@@ -127,7 +164,8 @@ class ScorerReport:
     mean_chars: float
     rates: list[Rate]
     naive: Rate | None
-    int8_max_diff: float | None
+    differences: dict[str, float]
+    checks: list[str]
 
     def best(self, engine: str) -> Rate | None:
         found = [r for r in self.rates if r.engine == engine and r.batch == max(BATCH_SIZES)]
@@ -138,7 +176,7 @@ class ScorerReport:
         out += [r.line() for r in self.rates]
         if self.naive is not None:
             out.append(self.naive.line())
-            for engine in ("detoxify", "detoxify int8"):
+            for engine in ("detoxify float32", "detoxify bf16", "detoxify int8"):
                 rate = self.best(engine)
                 if rate is not None:
                     ratio = rate.per_second / self.naive.per_second
@@ -146,8 +184,9 @@ class ScorerReport:
                         f"ratio {engine} batch {rate.batch} / Detoxify.predict loop: "
                         f"{ratio:.2f}x (target >= 3x)"
                     )
-        if self.int8_max_diff is not None:
-            out.append(f"int8 vs full precision: max |score diff| {self.int8_max_diff:.4f}")
+        for name, difference in self.differences.items():
+            out.append(f"{name} vs float32: max |score diff| {difference:.4f} (<= 64 comments)")
+        out += self.checks
         embedded = self.best("embedded")
         if embedded is not None:
             out.append(
@@ -164,7 +203,8 @@ class ScorerReport:
             "naive": asdict(self.naive) | {"per_second": round(self.naive.per_second, 2)}
             if self.naive
             else None,
-            "int8_max_diff": self.int8_max_diff,
+            "max_score_diff": self.differences,
+            "checks": self.checks,
         }
 
 
@@ -178,18 +218,19 @@ def measure(
     """Every engine named, at every batch size, on the same texts."""
     rates: list[Rate] = []
     naive = None
-    max_diff = None
+    differences: dict[str, float] = {}
+    checks: list[str] = []
     with ExitStack() as stack:
         for engine in engines:
             if engine == "embedded":
-                work = _embedded()
-                rates += [time_batches("embedded", work, texts, b) for b in BATCH_SIZES]
+                found, diff, check = measure_embedded(texts)
+                rates, differences, checks = rates + found, differences | diff, checks + check
             elif engine == "detoxify":
                 where = workdir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
                 run = measure_detoxify(texts, where, shape, quantize)
-                rates += run.rates
-                naive, max_diff = run.naive, run.max_diff
+                rates, naive = rates + run.rates, run.naive
+                differences, checks = differences | run.differences, checks + run.checks
             else:
                 raise ValueError(f"--engines: unknown engine {engine!r} (embedded, detoxify)")
     mean_chars = sum(len(t) for t in texts) / len(texts)
-    return ScorerReport(len(texts), mean_chars, rates, naive, max_diff)
+    return ScorerReport(len(texts), mean_chars, rates, naive, differences, checks)

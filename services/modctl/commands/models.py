@@ -70,6 +70,7 @@ def cmd_probe(args: argparse.Namespace) -> int:
     from services.modctl.bias_probe import MADLIBS, as_dict, load_frames, run_probe, table
     from services.moderation.policy import Policy
     from services.moderation.scoring import load_engine
+    from services.moderation.scoring.precision import describe_check
 
     frames = load_frames(args.data / MADLIBS, args.frames)
     threshold = args.threshold
@@ -80,6 +81,10 @@ def cmd_probe(args: argparse.Namespace) -> int:
         frames, lambda texts: [s["toxicity"] for s in engine.score_batch(texts)], threshold
     )
     print(f"{engine.model_version}: toxicity on the bias madlibs templates")
+    int8_max_diff = getattr(engine, "int8_max_diff", None)  # Detoxify with int8 asked for
+    if int8_max_diff is not None:
+        in_use = engine.model_version.endswith("+int8")
+        print(describe_check("int8 ONNX", int8_max_diff, in_use))
     for line in table(result, args.worst):
         print(line)
     if args.json is not None:

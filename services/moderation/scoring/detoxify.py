@@ -6,8 +6,8 @@ directory, weights from the checkpoint's state_dict. Relevance uses the MiniLM e
 same one (loaded once) as the embedded engine.
 """
 
+import logging
 import os
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +19,7 @@ import transformers
 from services.moderation.scoring import CheckpointError, LabelScores, Precision, Vectors
 from services.moderation.scoring.batching import token_groups
 from services.moderation.scoring.embedded import embed_texts, load_encoder
+from services.moderation.scoring.onnx_int8 import Int8Classifier, load_int8
 from services.moderation.scoring.precision import (
     PROBES,
     agrees_with_float32,
@@ -58,6 +59,8 @@ TOKENIZER_CLASSES = {
 }
 MAX_TOKENS = 256
 BATCH = 32
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -152,18 +155,6 @@ def build_model(checkpoint: Checkpoint, config_dir: Path | None) -> tuple[torch.
     return model, tokenizer
 
 
-def quantized(model: torch.nn.Module) -> torch.nn.Module:
-    """A copy with int8 weights in every Linear layer (dynamic quantisation): about twice the
-    speed on CPU; scores move a little, so check agreement on real weights before relying on it."""
-    with warnings.catch_warnings():  # torch deprecates eager-mode quantisation (moving to torchao)
-        warnings.simplefilter("ignore", UserWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        copy: torch.nn.Module = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
-            model, {torch.nn.Linear}, dtype=torch.qint8
-        )
-    return copy
-
-
 def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "0") not in ("", "0", "false")
 
@@ -214,28 +205,41 @@ class DetoxifyEngine:
         loaded = read_checkpoint(path)
         full, self.tokenizer = build_model(loaded, config)
         self.full_precision_model = full
-        self._model = quantized(full) if quantize else full
+        self._model = full
         self.labels = loaded.classes
         positions = getattr(full.config, "max_position_embeddings", MAX_TOKENS)
         self._max_tokens = min(MAX_TOKENS, int(positions))
         # The cores this process may use, said explicitly: torch's default counts every core
         # of the host, which oversubscribes a container or a CPU-pinned worker.
-        torch.set_num_threads(threads or len(os.sched_getaffinity(0)))
+        threads = threads or len(os.sched_getaffinity(0))
+        torch.set_num_threads(threads)
         self._encoder = load_encoder()
         self.bfloat16 = False
         self.bfloat16_difference: float | None = None
         if wants_bfloat16(precision) and not quantize:
             self.bfloat16, self.bfloat16_difference = agrees_with_float32(
-                self.name, lambda bf16: self._score(PROBES, bf16)
+                "bfloat16", self.name, lambda bf16: self._score(PROBES, bf16, None)
             )
         digest = digest or sha256_of(path)
-        compute = "+int8" if quantize else "+bf16" if self.bfloat16 else ""
+        self._int8: Int8Classifier | None = None
+        self.int8_max_diff: float | None = None  # int8 vs float32 on PROBES, measured at load
+        if quantize:
+            int8 = load_int8(full, models_dir, digest, threads)
+            in_use, self.int8_max_diff = agrees_with_float32(
+                "int8 ONNX",
+                self.name,
+                lambda fast: self._score(PROBES, False, int8 if fast else None),
+            )
+            self._int8 = int8 if in_use else None
+        compute = "+int8" if self._int8 is not None else "+bf16" if self.bfloat16 else ""
         self.model_version = f"detoxify-{model}:{path.name}@sha256:{digest[:12]}{compute}"
 
     def score_batch(self, texts: Sequence[str]) -> list[LabelScores]:
-        return self._score(texts, self.bfloat16)
+        return self._score(texts, self.bfloat16, self._int8)
 
-    def _score(self, texts: Sequence[str], bfloat16: bool) -> list[LabelScores]:
+    def _score(
+        self, texts: Sequence[str], bfloat16: bool, int8: Int8Classifier | None
+    ) -> list[LabelScores]:
         """Tokenised once, sorted by length and cut into groups of at most TOKEN_BUDGET padded
         tokens: short comments go through many at a time, long ones a few, and little of any
         forward pass is padding (on CPU a big padded batch is slower than none)."""
@@ -246,8 +250,12 @@ class DetoxifyEngine:
             inputs = self.tokenizer.pad(
                 {"input_ids": [encoded[i] for i in group]}, return_tensors="pt"
             )
-            with computing_in(bfloat16):
-                probabilities = torch.sigmoid(self._model(**inputs).logits.float()).tolist()
+            if int8 is not None:
+                probabilities = int8.probabilities(inputs["input_ids"], inputs["attention_mask"])
+            else:
+                with computing_in(bfloat16):
+                    logits = self._model(**inputs).logits.float()
+                probabilities = torch.sigmoid(logits).tolist()
             for i, row in zip(group, probabilities, strict=True):
                 results[i] = {
                     label: round(float(p), 4) for label, p in zip(self.labels, row, strict=False)

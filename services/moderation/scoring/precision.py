@@ -17,17 +17,35 @@ from services.moderation.scoring import LabelScores, Precision
 
 BF16_FLAGS = {"amx_bf16", "avx512_bf16"}
 MAX_DISAGREEMENT = 0.02  # largest |probability difference| from float32 an engine may serve
-# Probe texts for the start-up agreement check: short and long, polite and abusive.
+# Scored both ways at load: short and long (several forward passes, padding inside a
+# pass), clean and abusive (scores far from 0.5, where rounding errors would show).
 PROBES = (
-    "Thanks for the careful reporting on the council budget.",
-    "You stupid idiot, shut your mouth",
-    "I will find you and hurt you",
-    "Agreed.",
-    "The new bridge will cut twenty minutes off my commute, which matters more than the cost "
-    "overrun the article dwells on. Still, the council should publish the full contract.",
-    "What a load of garbage, every one of these politicians is a liar and a thief",
-    "Muslims, Christians and atheists all live on my street and we get on fine.",
-    "Check out my channel for free bitcoin",
+    "Thanks.",
+    "Agreed, well said.",
+    "You stupid idiot, shut your mouth.",
+    "Great article, thanks for the clear explanation of the budget.",
+    "NATO members in Europe should pay more for their own defence.",
+    "I think the council got this one wrong, but I see why they did it.",
+    "What a load of garbage. Whoever wrote this is a moron and should be fired.",
+    "Source?",
+    "The figures in the third paragraph do not match the table further down the page.",
+    "People like you are the reason this country is going to hell, you worthless scum.",
+    "My grandmother lived on that street for forty years and never saw anything like it.",
+    "Nope.",
+    "Spending on Ukraine is a question for parliament, not for a referendum, in my view.",
+    "I will find where you live and make you regret writing this.",
+    "Good news for once. " * 12,
+    " ".join(
+        [
+            "The article leaves out the most important part of the story, namely who pays.",
+            "Every year the same promise is made, every year the bill lands on the towns,",
+            "and every year the reporting treats it as a surprise. Look at the last three",
+            "budgets and the pattern is plain: the money is announced, the money is moved,",
+            "and the services that were meant to get it wait for another year. I would like",
+            "to see a follow-up that asks the ministry for the actual transfers, line by line.",
+        ]
+        * 3
+    ),
 )
 
 log = logging.getLogger(__name__)
@@ -62,16 +80,28 @@ def max_difference(a: Sequence[LabelScores], b: Sequence[LabelScores]) -> float:
 
 
 def agrees_with_float32(
-    engine: str, score: Callable[[bool], Sequence[LabelScores]]
+    mode: str, engine: str, score: Callable[[bool], Sequence[LabelScores]]
 ) -> tuple[bool, float]:
-    """Scores the probes both ways (`score(bfloat16)`); logs and refuses bfloat16 past the limit."""
+    """Scores PROBES in float32 (`score(False)`) and in the faster `mode` (`score(True)`); past
+    MAX_DISAGREEMENT the mode is refused, with a warning, and the engine stays in float32."""
     difference = max_difference(score(False), score(True))
     if difference > MAX_DISAGREEMENT:
         log.warning(
-            "bfloat16 scores differ from float32 by %.4f (limit %.2f): %s computes in float32",
+            "%s scores differ from float32 by up to %.4f (limit %.2f): %s serves float32",
+            mode,
             difference,
             MAX_DISAGREEMENT,
             engine,
         )
         return False, difference
     return True, difference
+
+
+def describe_check(mode: str, difference: float | None, in_use: bool) -> str:
+    """What the agreement check at load measured and decided, for `modctl` to print."""
+    measured = "not measured" if difference is None else f"{difference:.4f}"
+    verdict = f"{mode} in use" if in_use else "the engine serves float32"
+    return (
+        f"{mode} check at load: max |score diff| {measured} on {len(PROBES)} probe texts "
+        f"(limit {MAX_DISAGREEMENT}): {verdict}"
+    )
