@@ -17,12 +17,13 @@ import torch
 import transformers
 
 from services.moderation.scoring import CheckpointError, LabelScores, Precision, Vectors
-from services.moderation.scoring.batching import token_groups
+from services.moderation.scoring.batching import INT8_TOKEN_BUDGET, TOKEN_BUDGET, token_groups
 from services.moderation.scoring.embedded import embed_texts, load_encoder
 from services.moderation.scoring.onnx_int8 import Int8Classifier, load_int8
 from services.moderation.scoring.precision import (
     PROBES,
     agrees_with_float32,
+    bfloat16_copy,
     computing_in,
     wants_bfloat16,
 )
@@ -246,15 +247,17 @@ class DetoxifyEngine:
         seen = [deobfuscate(t) for t in texts]  # "1d10t" scores as "idiot"
         encoded = self.tokenizer(seen, truncation=True, max_length=self._max_tokens)["input_ids"]
         results: list[LabelScores] = [{} for _ in texts]
-        for group in token_groups([len(ids) for ids in encoded]):
+        budget = TOKEN_BUDGET if int8 is None else INT8_TOKEN_BUDGET
+        for group in token_groups([len(ids) for ids in encoded], budget):
             inputs = self.tokenizer.pad(
                 {"input_ids": [encoded[i] for i in group]}, return_tensors="pt"
             )
             if int8 is not None:
                 probabilities = int8.probabilities(inputs["input_ids"], inputs["attention_mask"])
             else:
+                model = bfloat16_copy(self._model) if bfloat16 else self._model
                 with computing_in(bfloat16):
-                    logits = self._model(**inputs).logits.float()
+                    logits = model(**inputs).logits.float()
                 probabilities = torch.sigmoid(logits).tolist()
             for i, row in zip(group, probabilities, strict=True):
                 results[i] = {

@@ -20,6 +20,7 @@ from services.moderation.scoring.identity import neutralise_changed
 from services.moderation.scoring.precision import (
     PROBES,
     agrees_with_float32,
+    bfloat16_copy,
     computing_in,
     wants_bfloat16,
 )
@@ -49,6 +50,8 @@ def embed_texts(
         return out
     tokenizer = encoder.tokenizer
     model = cast(torch.nn.Module, encoder[0].auto_model)
+    if bfloat16:
+        model = bfloat16_copy(model)
     limit = encoder.max_seq_length or 256
     tokens = tokenizer(list(texts), truncation=True, max_length=limit)
     lengths = [len(ids) for ids in tokens["input_ids"]]

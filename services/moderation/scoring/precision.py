@@ -1,14 +1,16 @@
 """The number format the encoders compute in.
 
-On CPUs with bfloat16 units (AMX or AVX512-BF16) torch's bfloat16 autocast runs the MiniLM and
+On CPUs with bfloat16 units (AMX or AVX512-BF16) bfloat16 weights run the MiniLM and
 bert-base passes about twice as fast as float32, and the scores move by less than 0.01. Elsewhere
 bfloat16 is emulated and slower, so `auto` picks it only where the CPU has the units, and every
 engine checks agreement with float32 at start-up before serving bfloat16 scores.
 """
 
+import copy
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 
 import torch
@@ -66,6 +68,19 @@ def wants_bfloat16(setting: Precision, flags: set[str] | None = None) -> bool:
     if setting != "auto":
         return setting == "bfloat16"
     return bool(BF16_FLAGS & (cpu_flags() if flags is None else flags))
+
+
+@cache
+def bfloat16_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """`model` with its linear layers' weights in bfloat16, made once per model. Run under
+    `computing_in`: autocast then has no weight to cast on each pass (~10% of the pass time),
+    and keeps layer norms and softmax in float32, which halves the score difference of a
+    model cast to bfloat16 throughout. The float32 model stays as reference and fallback."""
+    fast = copy.deepcopy(model).eval()
+    for module in fast.modules():
+        if isinstance(module, torch.nn.Linear):
+            module.to(torch.bfloat16)
+    return fast
 
 
 @contextmanager
