@@ -22,13 +22,14 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from sklearn.model_selection import StratifiedKFold
 
 from services.modctl.bias_probe import Frame, ProbeResult, run_probe
-from services.moderation.scoring.head import LabelHead, ToxicityHead, features, neutral_features
+from services.moderation.scoring.head import LabelHead, ToxicityHead, text_features
 from services.moderation.scoring.identity import (
     DIRECTIONS,
     IDENTITY_TERMS,
     frame_texts,
     identity_basis,
 )
+from services.moderation.scoring.profanity import lexical_profanity
 
 LABELS = ("toxicity", "insult", "identity_attack", "threat")
 # Scored on the text with identity terms made neutral; identity_attack needs to see the group.
@@ -262,10 +263,12 @@ def build_features(
 
 
 def _features(texts: list[str], cache_dir: Path) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    from profanity_check import predict_prob
-
-    x = features(embed_cached(texts, cache_dir), np.asarray(predict_prob(texts), dtype=np.float64))
-    return x, neutral_features(texts, x, lambda batch: embed_cached(list(batch), cache_dir))
+    found = text_features(
+        texts,
+        lambda batch: embed_cached(list(batch), cache_dir),
+        lexical_profanity().probabilities,
+    )
+    return found.written, found.neutral
 
 
 def identity_directions(cache_dir: Path, count: int = DIRECTIONS) -> NDArray[np.float64]:

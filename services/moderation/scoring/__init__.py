@@ -58,7 +58,7 @@ def load_engine(name: str, settings: "ModerationSettings | None" = None) -> Engi
     if name == "embedded":
         from services.moderation.scoring.embedded import EmbeddedEngine
 
-        return EmbeddedEngine(precision=settings.precision)
+        return EmbeddedEngine(precision=settings.precision, threads=settings.torch_threads)
     if name == "detoxify":
         from services.moderation.scoring.detoxify import DetoxifyEngine
 

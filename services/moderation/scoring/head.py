@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from profanity_check import predict_prob
 
 from services.moderation.scoring import Vectors
 from services.moderation.scoring.identity import neutralise_changed
@@ -51,20 +50,32 @@ def features(embeddings: Vectors, profanity: NDArray[np.float64]) -> NDArray[np.
     return np.hstack([embeddings.astype(np.float64), logit[:, None]])
 
 
-def neutral_features(
+@dataclass(frozen=True)
+class TextFeatures:
+    embeddings: Vectors  # of the texts as written
+    profanity: NDArray[np.float64]  # lexical P(profane) of the texts as written
+    written: NDArray[np.float64]  # the head's input for the texts as written
+    neutral: NDArray[np.float64]  # ... with identity terms made neutral (identity.py)
+
+
+def text_features(
     texts: Sequence[str],
-    x: NDArray[np.float64],
     embed: Callable[[Sequence[str]], Vectors],
-) -> NDArray[np.float64]:
-    """`x` (the texts' features) redone for the texts that name an identity term, with the
-    term replaced by a neutral word: one more encoder pass for those texts only."""
-    changed, neutral = neutralise_changed(texts)
-    if not changed:
-        return x
-    out = x.copy()
-    profanity = np.asarray(predict_prob(neutral), dtype=np.float64)
-    out[changed] = features(embed(neutral), profanity)
-    return out
+    profanity: Callable[[Sequence[str]], NDArray[np.float64]],
+    neutralise: bool = True,
+) -> TextFeatures:
+    """The texts' features as written and with identity terms made neutral. The texts that
+    name a term are neutralised and go through the encoder and the lexical model in the same
+    calls as the originals: fuller encoder passes, one fixed cost."""
+    changed, neutral = neutralise_changed(texts) if neutralise else ([], [])
+    every = [*texts, *neutral]
+    vectors, lexical = embed(every), profanity(every)
+    n = len(texts)
+    written = features(vectors[:n], lexical[:n])
+    rows = written.copy()
+    if changed:
+        rows[changed] = features(vectors[n:], lexical[n:])
+    return TextFeatures(vectors[:n], lexical[:n], written, rows)
 
 
 def load_head(path: Path = HEAD_FILE) -> ToxicityHead:

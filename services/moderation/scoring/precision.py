@@ -8,6 +8,7 @@ engine checks agreement with float32 at start-up before serving bfloat16 scores.
 
 import copy
 import logging
+import os
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
@@ -88,6 +89,15 @@ def computing_in(bfloat16: bool) -> Iterator[None]:
     """torch inference, in bfloat16 autocast when asked."""
     with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bfloat16):
         yield
+
+
+def use_threads(threads: int | None) -> int:
+    """torch's intra-op threads, said explicitly: its default counts every core of the host,
+    which oversubscribes a container or a CPU-pinned worker. Default: the cores this process
+    may use."""
+    threads = threads or len(os.sched_getaffinity(0))
+    torch.set_num_threads(threads)
+    return threads
 
 
 def max_difference(a: Sequence[LabelScores], b: Sequence[LabelScores]) -> float:
