@@ -223,7 +223,7 @@ class Run:
 
 def texts_needed(options: Options, scorer_texts: int) -> int:
     # warm-ups, full, unique, repeats (half new), two workers, the half-load stream, headroom
-    half_load = round(options.half_load_seconds * 200)
+    half_load = round(options.half_load_seconds * 150)  # half of up to 300 comments/s
     return scorer_texts + 2 * options.warm_up + round(3.5 * options.comments) + half_load + 100
 
 

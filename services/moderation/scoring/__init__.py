@@ -52,6 +52,9 @@ def load_engine(name: str, settings: "ModerationSettings | None" = None) -> Engi
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # no bars in JSON logs
+    from services.moderation.scoring.memory import limit_growth
+
+    limit_growth()
     from services.moderation.settings import ModerationSettings
 
     settings = settings or ModerationSettings()
