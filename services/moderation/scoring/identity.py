@@ -51,9 +51,25 @@ FRAMES = (
 )
 DIRECTIONS = 24  # how many identity directions the head is kept off
 
+
+def spelled_loosely(term: str) -> str:
+    """A pattern for `term` in which a doubled letter inside a word may be written once, the
+    commonest misspelling ("millenial", "imigrants"); a doubled last letter stays doubled, so
+    "refugee" does not match "refuge"."""
+    parts = []
+    for run in re.finditer(r"(.)\1*", term):
+        letter, count = run.group(1), len(run.group(0))
+        ends_word = run.end() == len(term) or not term[run.end()].isalpha()
+        if count > 1 and letter.isalpha() and not ends_word:
+            parts.append(f"{re.escape(letter)}{{1,{count}}}")
+        else:
+            parts.append(re.escape(run.group(0)))
+    return "".join(parts)
+
+
 _PATTERN = re.compile(
     r"(?<![\w-])(?:"
-    + "|".join(re.escape(t) for t in sorted(IDENTITY_TERMS, key=len, reverse=True))
+    + "|".join(spelled_loosely(t) for t in sorted(IDENTITY_TERMS, key=len, reverse=True))
     + r")(?![\w-])",
     re.IGNORECASE,
 )
