@@ -6,7 +6,6 @@ directory, weights from the checkpoint's state_dict. Relevance uses the MiniLM e
 same one (loaded once) as the embedded engine.
 """
 
-import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -60,9 +59,6 @@ TOKENIZER_CLASSES = {
     "AutoTokenizer",
 }
 MAX_TOKENS = 256
-BATCH = 32
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -206,8 +202,7 @@ class DetoxifyEngine:
         path, config, digest = resolve_checkpoint(model, checkpoint, config_dir, models_dir)
         loaded = read_checkpoint(path)
         full, self.tokenizer = build_model(loaded, config)
-        self.full_precision_model = full
-        self._model = full
+        self.full_precision_model = full  # float32: the reference and the fallback
         self.labels = loaded.classes
         positions = getattr(full.config, "max_position_embeddings", MAX_TOKENS)
         self._max_tokens = min(MAX_TOKENS, int(positions))
@@ -253,7 +248,8 @@ class DetoxifyEngine:
             if int8 is not None:
                 probabilities = int8.probabilities(inputs["input_ids"], inputs["attention_mask"])
             else:
-                model = bfloat16_copy(self._model) if bfloat16 else self._model
+                full = self.full_precision_model
+                model = bfloat16_copy(full) if bfloat16 else full
                 with computing_in(bfloat16):
                     logits = model(**inputs).logits.float()
                 probabilities = torch.sigmoid(logits).tolist()
