@@ -6,10 +6,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from services.modctl.bench.scorer import MAX_CHARS, MIN_CHARS
 from services.modctl.seed import parse_seed
 from services.modctl.train import load_examples
 
-MIN_CHARS, MAX_CHARS = 20, 2_000
 DEMO = Path(__file__).resolve().parents[3] / "examples" / "demo"
 TOPICS = (
     ("Regional rail fares rise 6% in March", "rail fares, commuters, the transport budget"),
