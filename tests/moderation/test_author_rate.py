@@ -3,27 +3,16 @@ author is held or rejected, never refused, and spends nothing of another tenant'
 
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
 
-import pytest
 from redis.asyncio import Redis
 
 from services.common.contract import Author, CommentModerated, CommentSubmitted, Verdict
-from services.moderation.moderator import CacheSettings, Moderator
+from services.moderation.moderator import Moderator
 from services.moderation.policy import Policy, RateAction
 from services.moderation.policy_store import TENANT_SCOPE, PolicyStore
-from services.moderation.scoring import Engine
 from tests.conftest import unique
 
-CACHES = CacheSettings(decision_ttl_seconds=600, score_ttl_seconds=600, embedding_ttl_seconds=600)
-FLOOD, RATE = 40, 5
-
-
-@pytest.fixture
-async def moderator(redis: Redis, engine: Engine) -> AsyncIterator[Moderator]:
-    moderator = Moderator(redis, engine, Policy(), CACHES)
-    yield moderator
-    moderator.close()
+FLOOD, RATE = 40, 5  # the moderator fixture: tests/moderation/conftest.py
 
 
 def comments(tenant: str, author: str, count: int) -> list[CommentSubmitted]:

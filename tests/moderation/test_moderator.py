@@ -1,6 +1,5 @@
 """The moderator against a real Redis and the real embedded engine."""
 
-from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -9,44 +8,14 @@ from redis.asyncio import Redis
 from services.common.articles import ArticleStore
 from services.common.contract import ArticleUpserted, Verdict
 from services.modctl.seed import parse_seed
-from services.moderation.moderator import CacheSettings, Moderator
+from services.moderation.moderator import Moderator
 from services.moderation.policy import Policy
-from services.moderation.scoring import Engine, LabelScores, Vectors
 from tests.conftest import make_comment, unique
+from tests.moderation.recording import RecordingEngine
 
 DEMO = parse_seed(
     (Path(__file__).parents[2] / "examples/demo/000_c2484b3214b686ee.txt").read_text("utf-8")
 )
-CACHES = CacheSettings(decision_ttl_seconds=600, score_ttl_seconds=600, embedding_ttl_seconds=600)
-
-
-class CountingEngine:
-    """The real engine, counting the texts it is asked to score."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self.name = engine.name
-        self.model_version = engine.model_version
-        self.scored: list[str] = []
-
-    def score_batch(self, texts: Sequence[str]) -> list[LabelScores]:
-        self.scored.extend(texts)
-        return self._engine.score_batch(texts)
-
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        return self._engine.embed(texts)
-
-
-@pytest.fixture
-def counting(engine: Engine) -> CountingEngine:
-    return CountingEngine(engine)
-
-
-@pytest.fixture
-async def moderator(redis: Redis, counting: CountingEngine) -> AsyncIterator[Moderator]:
-    moderator = Moderator(redis, counting, Policy(), CACHES)
-    yield moderator
-    moderator.close()
 
 
 @pytest.fixture
@@ -110,7 +79,7 @@ async def test_comment_on_unknown_article_is_moderated_without_relevance(
 
 
 async def test_redelivered_comment_gets_the_same_verdict_without_inference(
-    moderator: Moderator, counting: CountingEngine, article: ArticleUpserted
+    moderator: Moderator, counting: RecordingEngine, article: ArticleUpserted
 ) -> None:
     comment = make_comment(article.tenant_id, article.article_id, "Europe should pay its share.")
     (first,) = await moderator.moderate([comment])
@@ -120,7 +89,7 @@ async def test_redelivered_comment_gets_the_same_verdict_without_inference(
 
 
 async def test_repeated_text_is_scored_once(
-    moderator: Moderator, counting: CountingEngine, article: ArticleUpserted
+    moderator: Moderator, counting: RecordingEngine, article: ArticleUpserted
 ) -> None:
     body = f"Buy cheap watches at example.com {unique('x')}"
     wave = [make_comment(article.tenant_id, article.article_id, body) for _ in range(5)]

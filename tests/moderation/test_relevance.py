@@ -2,7 +2,6 @@
 chunk cache in a real Redis, and the real embedded engine."""
 
 import json
-from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,17 +22,17 @@ from services.moderation.analysis import (
     split_paragraph,
     text_chunks,
 )
-from services.moderation.moderator import CacheSettings, Moderator, chunks_digest
+from services.moderation.moderator import Moderator, chunks_digest
 from services.moderation.policy import Policy
-from services.moderation.scoring import Engine, LabelScores, Vectors
+from services.moderation.scoring import Engine
 from services.moderation.scoring.relevance import RELEVANCE_FILE, shipped_floor
 from services.publisher.views import CommentViews
 from tests.conftest import make_comment, unique
+from tests.moderation.recording import CACHES, RecordingEngine
 
 DEMO = parse_seed(
     (Path(__file__).parents[2] / "examples/demo/000_c2484b3214b686ee.txt").read_text("utf-8")
 )
-CACHES = CacheSettings(decision_ttl_seconds=600, score_ttl_seconds=600, embedding_ttl_seconds=600)
 
 # A local round-up: ten unrelated stories, the last one about a bridge toll.
 ROUNDUP_TITLE = "Around town this week"
@@ -60,35 +59,6 @@ ROUNDUP = [
     "who cross twice a day say the fee will cost them more than two thousand dollars a year.",
 ]
 ABOUT_THE_BRIDGE = "Four dollars every time I cross the river is far too much for commuters."
-
-
-class CountingEngine:
-    """The real engine, recording what it is asked to embed."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        self.name = engine.name
-        self.model_version = engine.model_version
-        self.embedded: list[str] = []
-
-    def score_batch(self, texts: Sequence[str]) -> list[LabelScores]:
-        return self._engine.score_batch(texts)
-
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        self.embedded.extend(texts)
-        return self._engine.embed(texts)
-
-
-@pytest.fixture
-def counting(engine: Engine) -> CountingEngine:
-    return CountingEngine(engine)
-
-
-@pytest.fixture
-async def moderator(redis: Redis, counting: CountingEngine) -> AsyncIterator[Moderator]:
-    moderator = Moderator(redis, counting, Policy(), CACHES)
-    yield moderator
-    moderator.close()
 
 
 async def _article(redis: Redis, tenant: str, title: str, paragraphs: list[str]) -> ArticleUpserted:
@@ -206,7 +176,7 @@ async def test_reply_whose_parent_is_unknown_or_on_another_article_is_judged_alo
 
 
 async def test_article_chunks_are_encoded_once_per_version_and_cached_compactly(
-    redis: Redis, tenant: str, counting: CountingEngine, moderator: Moderator
+    redis: Redis, tenant: str, counting: RecordingEngine, moderator: Moderator
 ) -> None:
     # The cache is keyed by the chunks' text: a line no other test uses makes this one new.
     nato = await _article(redis, tenant, DEMO.title, [*DEMO.paragraphs, unique("Filed by")])
