@@ -14,6 +14,7 @@ from services.common.http import add_operational_routes, redis_check
 from services.common.lag import Subscription, lag_monitor
 from services.moderation.moderator import CacheSettings, Moderator
 from services.moderation.scoring import CheckpointError, Engine, load_engine
+from services.moderation.scoring.engine_process import EngineProcess
 from services.moderation.settings import ModerationSettings
 from services.moderation.worker import subscribe_moderation
 
@@ -25,6 +26,8 @@ logger = logging.getLogger("moderation")
 def _load_or_exit(settings: ModerationSettings) -> Engine:
     """One clear log line and exit 78 for a bad model file, not a traceback per restart."""
     try:
+        if settings.inference == "process":
+            return EngineProcess(settings)
         return load_engine(settings.engine, settings)
     except (CheckpointError, ValueError) as error:
         logger.error("moderation cannot start: %s", error, extra={"event": "engine_failed"})
@@ -68,13 +71,16 @@ def create_app(settings: ModerationSettings | None = None, engine: Engine | None
                 yield
         finally:
             moderator.close()
+            if isinstance(loaded["engine"], EngineProcess) and engine is None:
+                loaded["engine"].close()
             await redis.aclose()
 
     async def kafka_ready() -> bool:
         return await broker.ping(timeout=2.0)
 
     async def model_ready() -> bool:
-        return "engine" in loaded
+        found = loaded.get("engine")
+        return found is not None and (not isinstance(found, EngineProcess) or found.alive())
 
     app = FastAPI(title="moderation", lifespan=lifespan)
     add_operational_routes(

@@ -4,7 +4,8 @@ The policy is the tenant's effective one (section and article overrides applied)
 Redis at most every few seconds; repeated posts and author history come from Redis too.
 
 No Kafka in here. Inference runs on one worker thread so the event loop keeps serving Kafka
-heartbeats and HTTP probes while the model works.
+heartbeats and HTTP probes while the model works; with an `EngineProcess` that thread only
+waits on the inference process.
 """
 
 import asyncio
@@ -36,11 +37,11 @@ from services.moderation.analysis import (
     article_chunks,
     reaction_vectors,
     relevance,
-    run_engine,
 )
 from services.moderation.policy import Context, Policy, decide
 from services.moderation.policy_store import PolicyStore
 from services.moderation.scoring import Engine, LabelScores, Vectors
+from services.moderation.scoring.engine_process import runner
 
 CommentRef = tuple[str, str]  # (tenant, comment_id)
 
@@ -62,6 +63,7 @@ class Moderator:
         self._buckets = TokenBuckets(redis)
         self._caches = caches
         self._inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
+        self._run_engine = runner(engine)
         self._reactions = reaction_vectors(engine)  # a few short texts, once per process
         metrics.report_from_start(engine.name, [*policy.thresholds, "relevance"])
 
@@ -264,7 +266,7 @@ class Moderator:
         started = time.perf_counter()
         loop = asyncio.get_running_loop()
         result = await loop.run_in_executor(
-            self._inference, run_engine, self._engine, texts, articles, contexts
+            self._inference, self._run_engine, texts, articles, contexts
         )
         metrics.INFERENCE_SECONDS.labels(engine=self._engine.name).observe(
             time.perf_counter() - started

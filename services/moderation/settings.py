@@ -30,7 +30,15 @@ class ModerationSettings(ServiceSettings):
     # bfloat16 where the CPU computes it natively (AMX, AVX512-BF16): about 2x the encoders'
     # speed; each engine checks its scores against float32 at start-up (precision.py).
     precision: Precision = "auto"
+    # "process": the model runs in a child process, so its Python work never holds up the
+    # event loop (Kafka, Redis, verdicts); "thread": in the worker's own process (about 80 MB
+    # less, one batch at a time).
+    inference: Literal["process", "thread"] = "process"
     torch_threads: int | None = Field(default=None, ge=1)  # default: the cores this process may use
+    # Kafka consumers of comments.submitted in this process (same group, partitions shared):
+    # with the model in its own process, one batch is scored while another is decided and
+    # published.
+    consumers: int = Field(default=2, ge=1, le=6)
     batch_size: int = Field(default=32, ge=1, le=1000)
     batch_timeout_ms: int = Field(default=50, ge=1)
     decision_ttl_seconds: int = 7 * 24 * 3600  # a week: covers any redelivery

@@ -42,16 +42,17 @@ def subscribe_moderation(
         for article in found:
             await articles.upsert(article)
 
-    subscribe_batches(
-        broker,
-        topic=kafka.topic(Topic.COMMENTS_SUBMITTED),
-        group=kafka.group(ConsumerGroup.MODERATION),
-        model=CommentSubmitted,
-        dlq_topic=dlq,
-        handle=moderate_comments,
-        max_records=settings.batch_size,
-        batch_timeout_ms=settings.batch_timeout_ms,
-    )
+    for _ in range(settings.consumers):
+        subscribe_batches(
+            broker,
+            topic=kafka.topic(Topic.COMMENTS_SUBMITTED),
+            group=kafka.group(ConsumerGroup.MODERATION),
+            model=CommentSubmitted,
+            dlq_topic=dlq,
+            handle=moderate_comments,
+            max_records=settings.batch_size,
+            batch_timeout_ms=settings.batch_timeout_ms,
+        )
     subscribe_batches(
         broker,
         topic=kafka.topic(Topic.ARTICLES),

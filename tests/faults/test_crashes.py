@@ -1,11 +1,14 @@
 """Crashes and outages mid-stream: every comment gets exactly one place, none twice, none lost."""
 
+import os
 import signal
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
+from services.modctl.bench.procstats import descendants
 from services.modctl.testbed.stream import Stream, Tally, count
 from tests.conftest import unique
 from tests.faults.conftest import FaultBed
@@ -54,6 +57,48 @@ def test_worker_killed_mid_stream_is_restarted_without_loss(bed: FaultBed) -> No
     bed.system.moderation.wait_ready()
     stream.join()
     assert_complete(count(stream), stream)
+
+
+def test_inference_process_killed_mid_stream_loses_nothing(bed: FaultBed) -> None:
+    """The model's child process dies (an OOM kill, say): the batch it was scoring fails, is
+    retried on a fresh child, and the stream completes; a worker killed outright takes its
+    child with it."""
+    worker = bed.system.moderation
+    assert worker.process is not None
+    child = inference_process(worker.process.pid)
+    stream = new_stream(bed, 1000)
+    start = verdicts_so_far(bed)
+    stream.start()
+    wait_until_working(bed, start + 100)
+    os.kill(child, signal.SIGKILL)
+    stream.join()
+    assert_complete(count(stream), stream)
+    assert httpx.get(f"{worker.url}/health/ready").json()["status"] == "ok"
+    replacement = inference_process(worker.process.pid)
+    assert replacement != child
+    worker.stop(signal.SIGKILL)
+    wait_for(lambda: True if _gone(replacement) else None, what="the orphaned child to exit")
+    worker.start()
+    worker.wait_ready()
+
+
+def inference_process(worker: int) -> int:
+    """The worker's model process (multiprocessing also starts a resource tracker beside it)."""
+    (child,) = [
+        pid
+        for pid in descendants(worker)
+        if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes() and not _gone(pid)
+    ]
+    return child
+
+
+def _gone(pid: int) -> bool:
+    """Exited: no such process, or a zombie waiting to be reaped."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def test_publisher_killed_mid_stream_releases_each_once(bed: FaultBed) -> None:

@@ -87,7 +87,9 @@ def test_worker_scales_on_lag_up_to_the_partition_count() -> None:
     spec = scaled["spec"]
     assert spec["scaleTargetRef"]["name"] in by_kind("Deployment")
     assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"]
-    assert spec["maxReplicaCount"] <= TOPIC_LAYOUT[Topic.COMMENTS_SUBMITTED].partitions
+    config = by_kind("ConfigMap")["comment-moderation"]["data"]
+    consumers = spec["maxReplicaCount"] * int(config["MODERATION_CONSUMERS"])
+    assert consumers <= TOPIC_LAYOUT[Topic.COMMENTS_SUBMITTED].partitions
     (trigger,) = spec["triggers"]
     assert trigger["type"] == "kafka"
     metadata = trigger["metadata"]
@@ -95,7 +97,6 @@ def test_worker_scales_on_lag_up_to_the_partition_count() -> None:
     assert metadata["consumerGroup"] == ConsumerGroup.MODERATION
     assert metadata["allowIdleConsumers"] == "false"
     assert int(metadata["lagThreshold"]) > 0
-    config = by_kind("ConfigMap")["comment-moderation"]["data"]
     assert metadata["bootstrapServers"] == config["KAFKA_BOOTSTRAP_SERVERS"]
     assert "replicas" not in by_kind("Deployment")["moderation"]["spec"]  # KEDA sets it
 

@@ -3,6 +3,7 @@ worker, publisher; a Kafka namespace and a Redis of the run's own), in one run o
 
 import asyncio
 import gc
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -18,7 +19,14 @@ from services.common.topics import delete_topics, ensure_topics
 from services.modctl.bench.corpus import Comment, Corpus, load_articles, load_texts
 from services.modctl.bench.load import Poster
 from services.modctl.bench.observe import Observer
-from services.modctl.bench.procstats import Profiler, Usage, usage
+from services.modctl.bench.procstats import (
+    Profiler,
+    Usage,
+    kafka_pid,
+    machine_busy_seconds,
+    own_usage,
+    usage,
+)
 from services.modctl.bench.scorer import Rate, as_worker_runs, time_batches
 from services.modctl.testbed.infra import new_redis
 from services.modctl.testbed.processes import ServiceProcess, System, running_system
@@ -82,6 +90,7 @@ class Phase:
     feed_ms: dict[str, float]
     approved: int
     cpu_seconds: dict[str, float] = field(default_factory=dict)
+    busy_cores: float = 0.0  # the whole machine's CPU use over the phase, in cores
     offered_cps: float | None = None
 
     def line(self) -> str:
@@ -92,7 +101,7 @@ class Phase:
             f"{self.name:14}{offered} {self.comments} comments in {self.seconds:.1f}s:"
             f" {self.verdict_cps:.1f} verdicts/s;"
             f" to verdict p50/95/99 {v['p50']:.0f}/{v['p95']:.0f}/{v['p99']:.0f} ms;"
-            f" to feed ({self.approved} approved) {feed}"
+            f" to feed ({self.approved} approved) {feed}; machine busy {self.busy_cores:.2f} cores"
         )
 
 
@@ -124,6 +133,9 @@ def summarise(name: str, ids: list[str], poster: Poster, observer: Observer) -> 
     )
 
 
+MACHINE = "machine"  # all processes on the machine, in the per-phase CPU seconds
+
+
 class Run:
     """The phases, in order, against one running system."""
 
@@ -134,6 +146,7 @@ class Run:
         self.say = say
         self.tenant = f"bench-{uuid.uuid4().hex[:8]}"
         self.workers = [system.moderation]
+        self.kafka_pid = kafka_pid()
         self.log_dir = system.moderation.log_dir
 
     def services(self) -> dict[str, ServiceProcess]:
@@ -145,12 +158,22 @@ class Run:
     def usage(self) -> dict[str, Usage]:
         return {name: usage(s.process.pid) for name, s in self.services().items() if s.process}
 
+    def cpu_now(self) -> dict[str, float]:
+        """CPU seconds so far: each service (its inference process included), the local Kafka
+        broker, this process (the clients posting and observing), and the whole machine."""
+        found = {name: u.cpu_seconds for name, u in self.usage().items()}
+        if self.kafka_pid is not None:
+            found["kafka"] = own_usage(self.kafka_pid).cpu_seconds
+        found["bench"] = own_usage(os.getpid()).cpu_seconds
+        found[MACHINE] = machine_busy_seconds()
+        return found
+
     async def stream(
         self, client: httpx.AsyncClient, name: str, comments: list[Comment], rate: float | None
     ) -> Phase:
         poster = Poster(client, self.system.headers(self.tenant))
         profiler = self._profile(name) if self.options.profile and name == "full-speed" else None
-        before = self.usage()
+        before, started = self.cpu_now(), time.monotonic()
         if rate is None:
             await poster.full_speed(comments, self.options.batch, self.options.senders)
         else:
@@ -159,12 +182,11 @@ class Run:
         ids = [c.comment_id for c in comments]
         await self.observer.settled(ids, self.options.settle_seconds)
         phase = summarise(name, ids, poster, self.observer)
-        after = self.usage()
+        after, wall = self.cpu_now(), time.monotonic() - started
         if profiler is not None:
             profiler.stop()
-        phase.cpu_seconds = {
-            n: round(after[n].cpu_seconds - before[n].cpu_seconds, 2) for n in before
-        }
+        phase.cpu_seconds = {n: round(after[n] - before[n], 2) for n in before}
+        phase.busy_cores = round(phase.cpu_seconds[MACHINE] / wall, 2)
         phase.offered_cps = rate
         self.say(phase.line())
         return phase
@@ -273,7 +295,8 @@ def figures(
     options: Options, scorer: Rate, phases: dict[str, Phase], peaks: dict[str, float]
 ) -> dict[str, Any]:
     full, half = phases["full"], phases["half"]
-    cpu = {n: sum(p.cpu_seconds.get(n, 0.0) for p in phases.values()) for n in peaks}
+    names = dict.fromkeys(n for p in phases.values() for n in p.cpu_seconds)
+    cpu = {n: sum(p.cpu_seconds.get(n, 0.0) for p in phases.values()) for n in names}
     return {
         "engine": options.engine,
         "worker_batch": options.worker_batch,

@@ -18,6 +18,33 @@ class Usage:
 
 
 def usage(pid: int) -> Usage:
+    """The process and its descendants together (the worker's inference process counts)."""
+    found = [own_usage(p) for p in [pid, *descendants(pid)]]
+    cpu = sum(u.cpu_seconds for u in found)
+    peak = sum(u.peak_rss_mb for u in found)  # each one's own peak: an upper bound of the sum
+    return Usage(round(cpu, 2), round(peak, 1))
+
+
+def descendants(pid: int) -> list[int]:
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # exited meanwhile
+            parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
+    found: list[int] = []
+    wanted = [pid]
+    while wanted:
+        parent = wanted.pop()
+        children = [child for child, ppid in parents.items() if ppid == parent]
+        found.extend(children)
+        wanted.extend(children)
+    return found
+
+
+def own_usage(pid: int) -> Usage:
     stat = Path(f"/proc/{pid}/stat").read_text()
     # Fields after the command name (which may hold spaces) start after the last ')'.
     fields = stat[stat.rindex(")") + 2 :].split()
@@ -29,6 +56,26 @@ def usage(pid: int) -> Usage:
     return Usage(round(cpu, 2), round(peak_kb / 1024, 1))
 
 
+def kafka_pid() -> int | None:
+    """The local Kafka broker's process (`make infra`), if there is one."""
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                command = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if b"kafka.Kafka" in command:
+                return int(entry.name)
+    return None
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds every core of the machine has spent on anything but idling, since boot."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = fields[:7]
+    return (user + nice + system + irq + softirq) / TICKS
+
+
 @dataclass
 class Profiler:
     """py-spy sampling each process; collapsed stacks (flamegraph input) on stop."""
@@ -38,7 +85,7 @@ class Profiler:
     @classmethod
     def start(cls, pids: dict[str, int], out_dir: Path) -> "Profiler":
         spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-        options = [spy, "record", "--rate", "100", "--format", "raw"]
+        options = [spy, "record", "--rate", "100", "--format", "raw", "--subprocesses"]
         out_dir.mkdir(parents=True, exist_ok=True)
         return cls(
             [

@@ -38,6 +38,10 @@ class CheckpointError(RuntimeError):
         self.path = str(path)
         self.problem = problem
 
+    def __reduce__(self) -> tuple[type["CheckpointError"], tuple[str, str]]:
+        """Rebuilt from its parts, so it can cross from the inference process to the worker."""
+        return CheckpointError, (self.path, self.problem)
+
 
 ENGINES = ("embedded", "detoxify")
 
