@@ -73,7 +73,8 @@ def test_inference_process_killed_mid_stream_loses_nothing(bed: FaultBed) -> Non
     os.kill(child, signal.SIGKILL)
     stream.join()
     assert_complete(count(stream), stream)
-    assert httpx.get(f"{worker.url}/health/ready").json()["status"] == "ok"
+    ready = httpx.get(f"{worker.url}/health/ready").json()
+    assert ready["status"] == "ok", ready
     replacement = inference_process(worker.process.pid)
     assert replacement != child
     worker.stop(signal.SIGKILL)

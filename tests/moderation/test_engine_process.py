@@ -49,10 +49,9 @@ def test_a_child_killed_between_requests_is_replaced(child: EngineProcess) -> No
     first = child.pid
     assert first is not None
     os.kill(first, signal.SIGKILL)
-    wait_for(lambda: (not child.alive()) or None, timeout=10, what="the child to exit")
+    # Replaced without a request asking for it.
+    wait_for(lambda: (child.alive() and child.pid != first) or None, timeout=60, what="a new child")
     assert child.embed(["Still here?"]).shape == (1, 384)
-    assert child.alive()
-    assert child.pid != first
 
 
 def test_a_child_killed_during_a_request_fails_that_request_only(child: EngineProcess) -> None:

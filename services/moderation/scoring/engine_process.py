@@ -20,7 +20,7 @@ import signal
 import threading
 from collections.abc import Callable, Sequence
 from functools import partial
-from multiprocessing.connection import Connection
+from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
 from services.moderation.analysis import A, C, EngineRun, K, run_engine
@@ -46,7 +46,11 @@ class EngineProcess:
         self._settings = settings
         self._lock = threading.Lock()  # one request on the pipe at a time
         self._context = multiprocessing.get_context("spawn")  # no fork of a threaded parent
+        self._closing = False
         self._start()
+        threading.Thread(
+            target=self._replace_when_gone, name="inference-watch", daemon=True
+        ).start()
 
     def _start(self) -> None:
         """Load the model in a new child; its load errors (CheckpointError...) raise here."""
@@ -85,6 +89,7 @@ class EngineProcess:
         return result
 
     def close(self) -> None:
+        self._closing = True
         with self._lock:
             if self._process.is_alive():
                 with contextlib.suppress(OSError):
@@ -95,15 +100,33 @@ class EngineProcess:
                 self._process.join()
             self._connection.close()
 
+    def _replace_when_gone(self) -> None:
+        """A child that dies between requests is replaced at once, not by the next request:
+        the model is ready again (and `/health/ready` says so) even while every comment is
+        answered from the caches."""
+        while not self._closing:
+            process = self._process
+            wait([process.sentinel])
+            with self._lock:
+                if self._closing or self._process is not process:
+                    continue  # closing, or a request has replaced it already
+                try:
+                    self._restart()
+                except Exception:
+                    log.exception("inference process cannot start; the next request tries again")
+                    return
+
+    def _restart(self) -> None:
+        log.warning(
+            "inference process gone; starting another", extra={"exitcode": self._process.exitcode}
+        )
+        self._connection.close()
+        self._start()
+
     def _call(self, method: str, *args: Any) -> Any:
         with self._lock:
             if not self._process.is_alive():
-                log.warning(
-                    "inference process gone; starting another",
-                    extra={"exitcode": self._process.exitcode},
-                )
-                self._connection.close()
-                self._start()
+                self._restart()
             try:
                 self._connection.send((method, args))
             except OSError as error:
