@@ -27,7 +27,7 @@ from services.modctl.bench.procstats import (
     own_usage,
     usage,
 )
-from services.modctl.bench.scorer import Rate, as_worker_runs, time_batches
+from services.modctl.bench.scorer import Rate, as_worker_runs, naive_detoxify, time_batches
 from services.modctl.testbed.infra import new_redis
 from services.modctl.testbed.processes import ServiceProcess, System, running_system
 from services.moderation.scoring import load_engine
@@ -70,11 +70,14 @@ class Options:
         return env
 
     def engine_settings(self) -> ModerationSettings:
-        return ModerationSettings(
-            engine=self.engine,
-            detoxify_checkpoint=self.checkpoint,
-            detoxify_config_dir=self.config_dir,
-        )
+        """The worker's settings from its environment, so the scorer alone runs the same model
+        (`--set MODERATION_DETOXIFY_QUANTIZE=true` included)."""
+        fields = {
+            name.removeprefix("MODERATION_").lower(): value
+            for name, value in self.engine_env().items()
+            if name.startswith("MODERATION_") and "__" not in name
+        }
+        return ModerationSettings.model_validate(fields)
 
 
 @dataclass
@@ -249,13 +252,21 @@ def texts_needed(options: Options, scorer_texts: int) -> int:
     return scorer_texts + 2 * options.warm_up + round(3.5 * options.comments) + half_load + 100
 
 
-def scorer_alone(options: Options, texts: list[str]) -> Rate:
-    """The engine alone, no Kafka: the ceiling the pipeline is measured against."""
+NAIVE_TEXTS = 48  # the naive loop scores about 12 comments/s at bert-base shape
+
+
+def scorer_alone(options: Options, texts: list[str]) -> tuple[Rate, Rate | None]:
+    """The engine alone, no Kafka: the ceiling the pipeline is measured against; for Detoxify
+    also a naive `Detoxify.predict` loop, one comment a call, on the same float32 model."""
     engine = load_engine(options.engine, options.engine_settings())
     result = time_batches("scorer", as_worker_runs(engine), texts, options.worker_batch)
+    naive = None
+    if options.engine == "detoxify":
+        loop = naive_detoxify(engine)
+        naive = time_batches("naive", lambda t: loop.predict(t[0]), texts[:NAIVE_TEXTS], 1)
     del engine
     gc.collect()
-    return result
+    return result, naive
 
 
 def run_pipeline_bench(
@@ -266,8 +277,10 @@ def run_pipeline_bench(
     wanted = texts_needed(options, scorer_texts)
     corpus = Corpus(texts or load_texts(options.data, wanted), load_articles())
     say(f"scorer alone ({options.engine}, batch {options.worker_batch}) ...")
-    scorer = scorer_alone(options, corpus.take(scorer_texts))
+    scorer, naive = scorer_alone(options, corpus.take(scorer_texts))
     say(f"scorer alone: {scorer.per_second:.1f} comments/s over {scorer.comments}")
+    if naive is not None:
+        say(f"naive Detoxify.predict loop: {naive.per_second:.1f} comments/s")
     root = options.out_dir / time.strftime("run-%Y%m%dT%H%M%S")
     redis = new_redis(root / "redis")
     kafka = KafkaSettings(namespace=f"bench-{uuid.uuid4().hex[:8]}.")
@@ -288,7 +301,11 @@ def run_pipeline_bench(
     finally:
         redis.stop()
         asyncio.run(delete_topics(kafka))
-    return figures(options, scorer, phases, peaks)
+    found = figures(options, scorer, phases, peaks)
+    if naive is not None:
+        found["naive_cps"] = round(naive.per_second, 1)
+        found["pipeline_vs_naive"] = round(found["pipeline_cps"] / naive.per_second, 2)
+    return found
 
 
 def figures(

@@ -102,7 +102,7 @@ class DetoxifyRun:
     checks: list[str]  # each faster mode's own agreement check at load
 
 
-def _naive_detoxify(engine: Any) -> Any:
+def naive_detoxify(engine: Any) -> Any:
     """A `Detoxify` object on the engine's own model and tokenizer (Detoxify's loader would
     look the model type up on the hub), so `predict` runs Detoxify's code on the same weights."""
     from detoxify import Detoxify
@@ -133,7 +133,7 @@ def measure_detoxify(texts: list[str], workdir: Path, shape: str, quantize: bool
         )
 
     full = load(precision="float32")
-    naive = _naive_detoxify(full)
+    naive = naive_detoxify(full)
     naive_rate = time_batches("Detoxify.predict loop", lambda t: naive.predict(t[0]), texts, 1)
     fast: dict[str, DetoxifyEngine] = {}
     if wants_bfloat16("auto"):
