@@ -7,8 +7,8 @@ on a two-core machine. In a child process the model has its own interpreter, and
 works the worker's event loop decodes, decides and publishes the batches around it.
 
 Requests go over a pipe, one at a time (the model uses every core it is given anyway). A child
-that dies (killed for memory, say) fails the request it was serving; the next request starts a
-fresh one, so the batch's retry finds a working model.
+that dies (killed for memory, say) fails the request it was serving and is replaced at once
+(by the next request, if that start fails), so the batch's retry finds a working model.
 """
 
 import contextlib
@@ -35,7 +35,7 @@ STOP_SECONDS = 10.0
 
 
 class InferenceProcessDied(RuntimeError):
-    """The child exited while serving a request: the request is lost, the next one restarts it."""
+    """The child exited while serving a request: that request fails, a new child replaces it."""
 
 
 class EngineProcess:
