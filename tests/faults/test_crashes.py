@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.modctl.bench.procstats import descendants
+from services.modctl.bench.procstats import descendants, stat_fields
 from services.modctl.testbed.stream import Stream, Tally, count
 from tests.conftest import unique
 from tests.faults.conftest import FaultBed
@@ -96,10 +96,9 @@ def inference_process(worker: int) -> int:
 def _gone(pid: int) -> bool:
     """Exited: no such process, or a zombie waiting to be reaped."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat_fields(pid)[0] == "Z"
     except FileNotFoundError:
         return True
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def test_publisher_killed_mid_stream_releases_each_once(bed: FaultBed) -> None:

@@ -9,21 +9,14 @@ import torch
 
 from services.moderation.scoring import CheckpointError, load_engine
 from services.moderation.scoring.detoxify import DetoxifyEngine
-from services.moderation.settings import ModerationSettings
-from tests.tiny_detoxify import LABELS
+from tests.tiny_detoxify import LABELS, detoxify_settings
 
 
 def test_loads_offline_and_scores_a_batch_with_detoxify_labels(
     tiny_detoxify: tuple[Path, Path], tmp_path: Path
 ) -> None:
-    checkpoint, config_dir = tiny_detoxify
-    settings = ModerationSettings(
-        engine="detoxify",
-        detoxify_checkpoint=checkpoint,
-        detoxify_config_dir=config_dir,
-        models_dir=tmp_path,
-        precision="float32",  # bfloat16 rounding may move the 4th decimal with the batch
-    )
+    # float32: bfloat16 rounding may move the 4th decimal with the batch
+    settings = detoxify_settings(tiny_detoxify, tmp_path, precision="float32")
     engine = load_engine("detoxify", settings)
     texts = ["you stupid idiot", "great article about nato", "", "words " * 400]
     scores = engine.score_batch(texts)

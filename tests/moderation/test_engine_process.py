@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from services.modctl.bench.procstats import own_usage
 from services.moderation.analysis import run_engine
 from services.moderation.scoring import CheckpointError, Engine
 from services.moderation.scoring.engine_process import EngineProcess, InferenceProcessDied
@@ -66,12 +67,13 @@ def test_a_child_killed_during_a_request_fails_that_request_only(child: EnginePr
 
     pid = child.pid
     assert pid is not None
-    idle = _cpu_ticks(pid)
+    idle = own_usage(pid).cpu_seconds
     busy = threading.Thread(target=request)
     busy.start()
     # An idle child uses no CPU: a fifth of a second of it means the request is being served.
-    busy_ticks = idle + os.sysconf("SC_CLK_TCK") // 5
-    wait_for(lambda: _cpu_ticks(pid) > busy_ticks or None, timeout=10, what="the request")
+    wait_for(
+        lambda: own_usage(pid).cpu_seconds > idle + 0.2 or None, timeout=10, what="the request"
+    )
     os.kill(pid, signal.SIGKILL)
     busy.join(timeout=60)
     assert len(errors) == 1
@@ -89,8 +91,3 @@ def test_a_model_that_cannot_load_raises_its_error_in_the_worker(tmp_path: Path)
     with pytest.raises(CheckpointError) as raised:
         EngineProcess(settings)
     assert raised.value.path == str(damaged)
-
-
-def _cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])

@@ -14,7 +14,7 @@ from services.moderation.scoring.detoxify import DetoxifyEngine
 from services.moderation.scoring.onnx_int8 import cached_path
 from services.moderation.scoring.precision import PROBES
 from services.moderation.scoring.registry import sha256_of
-from services.moderation.settings import ModerationSettings
+from tests.tiny_detoxify import detoxify_settings
 
 TEXTS = ["you stupid idiot", "great article about nato", "", "words " * 400, *PROBES[:4]]
 
@@ -33,15 +33,9 @@ def _cached(tiny: tuple[Path, Path], models_dir: Path) -> Path:
 def test_int8_engine_scores_through_onnx_and_agrees_with_torch(
     tiny_detoxify: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    checkpoint, config_dir = tiny_detoxify
-    settings = ModerationSettings(
-        engine="detoxify",
-        detoxify_checkpoint=checkpoint,
-        detoxify_config_dir=config_dir,
-        models_dir=tmp_path,
-        detoxify_quantize=True,
+    fast = load_engine(
+        "detoxify", detoxify_settings(tiny_detoxify, tmp_path, detoxify_quantize=True)
     )
-    fast = load_engine("detoxify", settings)
     assert isinstance(fast, DetoxifyEngine)
     assert fast.model_version.endswith("+int8")
     assert fast.int8_max_diff is not None

@@ -30,10 +30,9 @@ def descendants(pid: int) -> list[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
-                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat_fields(int(entry.name))[1])
             except OSError:
                 continue  # exited meanwhile
-            parents[int(entry.name)] = int(stat[stat.rindex(")") + 2 :].split()[1])
     found: list[int] = []
     wanted = [pid]
     while wanted:
@@ -44,10 +43,15 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def own_usage(pid: int) -> Usage:
+def stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat after the command name (which may hold spaces, so it is cut at the
+    last ')'): state, ppid, ... utime at [11], stime at [12]."""
     stat = Path(f"/proc/{pid}/stat").read_text()
-    # Fields after the command name (which may hold spaces) start after the last ')'.
-    fields = stat[stat.rindex(")") + 2 :].split()
+    return stat[stat.rindex(")") + 2 :].split()
+
+
+def own_usage(pid: int) -> Usage:
+    fields = stat_fields(pid)
     cpu = (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
     peak_kb = 0
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
