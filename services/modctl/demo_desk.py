@@ -4,12 +4,15 @@ import asyncio
 import secrets
 
 from services.common.settings import RedisSettings
-from services.moderation.policy import Policy
+from services.moderation.policy import Band, Policy
 from services.moderation.policy_store import TENANT_SCOPE, PolicyStore
+from services.moderation.scoring.thresholds import shipped_thresholds
 from services.publisher.desk.accounts import AccountStore
 
 DEMO_MODERATOR = "demo"
+# Abuse is held for the desk rather than rejected unseen, so the demo shows why it was held.
 DEMO_POLICY = Policy(
+    thresholds={"toxicity": Band(review=shipped_thresholds()["toxicity"][0], reject=1.0)},
     banned_words=["kill yourself", "kys"],
     suspect_words=["idiot", "idiots", "moron", "morons", "bitcoin", "crypto"],
     author_rate_per_minute=10,

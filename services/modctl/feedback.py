@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from services.common.contract import FeedbackSuggested, Topic
 from services.common.dlq import reading_consumer, snapshot
 from services.common.settings import KafkaSettings
-from services.modctl.train import LABELS, Example, clean
+from services.modctl.training_data import LABELS, Example, clean
 from services.perspective.attributes import LABEL_ATTRIBUTES
 
 SOURCE = "feedback"
@@ -49,7 +49,7 @@ def feedback_examples(
     latest: dict[str, Example] = {}
     for event in sorted(events, key=lambda e: e.suggested_at):
         labels = {
-            label_of[attribute]: int(score >= threshold)
+            label_of[attribute]: float(score >= threshold)
             for attribute, score in event.scores.items()
             if label_of.get(attribute) in LABELS
         }

@@ -14,6 +14,7 @@ own question.
 """
 
 import csv
+import hashlib
 import random
 import sys
 from collections.abc import Callable
@@ -290,3 +291,20 @@ def write_card_section(card: Path, section: str) -> None:
         head = ""
     body = head.rstrip("\n")
     card.write_text(f"{body}\n\n{section}" if body else section, encoding="utf-8")
+
+
+def embed_cached(texts: list[str], cache_dir: Path) -> Vectors:
+    """The engine's embeddings of the texts as it reads them, kept on disk between runs by
+    the model's version and the texts' hash: a retrained model never reads another's vectors."""
+    from services.moderation.scoring.embedded import as_read, embed_texts, load_encoder
+
+    encoder = load_encoder()
+    texts = [as_read(t) for t in texts]
+    digest = hashlib.sha256("\n".join([encoder.version, *texts]).encode()).hexdigest()[:16]
+    path = cache_dir / f"minilm-{digest}.npy"
+    if path.exists():
+        return np.load(path)  # type: ignore[no-any-return]
+    vectors = embed_texts(encoder, texts)
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.save(path, vectors)
+    return vectors

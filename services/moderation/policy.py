@@ -20,6 +20,7 @@ from pydantic import (
 from services.common.contract import Reason, Verdict
 from services.moderation.scoring import LabelScores
 from services.moderation.scoring.relevance import shipped_floor
+from services.moderation.scoring.thresholds import shipped_thresholds
 from services.moderation.textmatch import check_entry, find_links, find_terms, link_host
 
 MAX_WORDS = 5000
@@ -66,7 +67,10 @@ class Policy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     thresholds: dict[str, Band] = Field(
-        default_factory=lambda: {"toxicity": Band(review=0.5, reject=0.9)}
+        default_factory=lambda: {
+            label: Band(review=review, reject=reject)
+            for label, (review, reject) in shipped_thresholds().items()
+        }
     )
     # Below this relevance (best-chunk cosine to the article) a comment is held, never
     # rejected: being off topic is a moderator's call. Unknown articles have no relevance and

@@ -5,13 +5,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 # Engine label -> Perspective attribute. An engine offers the attributes of the labels it has:
-# the embedded engine `toxicity` only, Detoxify's models all of these.
+# the embedded engine all but SEXUALLY_EXPLICIT, Detoxify's models all of these (Detoxify calls
+# profanity `obscene`).
 LABEL_ATTRIBUTES: dict[str, str] = {
     "toxicity": "TOXICITY",
     "severe_toxicity": "SEVERE_TOXICITY",
     "identity_attack": "IDENTITY_ATTACK",
     "insult": "INSULT",
     "obscene": "PROFANITY",
+    "profanity": "PROFANITY",
     "threat": "THREAT",
     "sexual_explicit": "SEXUALLY_EXPLICIT",
 }

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from services.moderation.scoring.relevance import shipped_floor
+from services.moderation.scoring.thresholds import shipped_thresholds
 from tests.conftest import unique
 from tests.e2e.desk_helpers import (
     Moderator,
@@ -41,7 +42,10 @@ def test_a_new_tenant_gets_the_documented_defaults(system: System, moderator: Mo
     document = httpx.get(policies(system, moderator), auth=moderator.auth).json()
     assert document["stored"] is False
     policy = document["policy"]
-    assert policy["thresholds"] == {"toxicity": {"review": 0.5, "reject": 0.9}}
+    assert policy["thresholds"] == {
+        label: {"review": review, "reject": reject}
+        for label, (review, reject) in shipped_thresholds().items()
+    }
     assert policy["relevance_floor"] == shipped_floor()
     assert policy["links"] == "hold"
     assert policy["hold_repeated_posts"] is True

@@ -1,7 +1,8 @@
-"""`modctl train` on a few synthetic rows in the development data's layout: a head file and a
-model card the embedded engine can load."""
+"""`modctl train` on a few synthetic rows in the development data's layout: fine-tuned weights,
+thresholds and a model card that the embedded engine loads."""
 
 import csv
+import gzip
 import json
 from pathlib import Path
 
@@ -20,10 +21,19 @@ def _texts(words: list[str], count: int, tag: str) -> list[str]:
 
 def _csv(path: Path, header: list[str], rows: list[list[object]], delimiter: str = ",") -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="") as out:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "wt", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, delimiter=delimiter)
         writer.writerow(header)
         writer.writerows(rows)
+
+
+def _binary(root: Path, folder: str, header: list[str], rude: object, kind: object, n: int) -> None:
+    """`folder`/train.csv.gz with a text column and one label column."""
+    rows = [[t, rude] for t in _texts(RUDE, n, folder)] + [
+        [t, kind] for t in _texts(KIND, n, folder)
+    ]
+    _csv(root / folder / "train.csv.gz", header, rows)
 
 
 def build_data(root: Path, n: int = 30) -> None:
@@ -41,49 +51,77 @@ def build_data(root: Path, n: int = 30) -> None:
         [[i, 3, 0, 3, 0, i % 2, f"RT @x: {t} d"] for i, t in enumerate(rude)]
         + [[i, 3, 0, 0, 3, 2, f"{t} d"] for i, t in enumerate(kind)],
     )
-    ethos = root / "ethos_hate_comments"
     _csv(
-        ethos / "Ethos_Dataset_Binary.csv",
+        root / "ethos_hate_comments" / "Ethos_Dataset_Binary.csv",
         ["comment", "isHate"],
         [[f"{t} e", 1.0] for t in rude] + [[f"{t} e", 0.0] for t in kind],
         ";",
     )
+    six = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
+    jigsaw = [[t, 1, 0, 0, int("hurt" in t), 1, i % 2] for i, t in enumerate(_texts(RUDE, n, "j"))]
+    jigsaw += [[t, 0, 0, 0, 0, 0, 0] for t in _texts(KIND, n, "j")]
+    _csv(root / "jigsaw_toxic_wiki_samples" / "train.csv.gz", ["text", *six], jigsaw)
+    dummy = root / "detoxify_jigsaw_dummy"
     _csv(
-        ethos / "Ethos_Dataset_Multi_Label.csv",
-        ["comment", "violence"],
-        [[f"{t} e", int("hurt" in t)] for t in rude],
-        ";",
+        dummy / "train.csv",
+        ["id", "comment_text", *six],
+        [[i, f"{r[0]} x", *r[1:]] for i, r in enumerate(jigsaw)],
     )
-    labels = ["toxic", "severe_toxic", "obscene", "threat", "insult", "identity_hate"]
-    jigsaw = [[f"{t} j", 1, 0, 0, int("hurt" in t), 1, i % 2] for i, t in enumerate(rude)]
-    jigsaw += [[f"{t} j", 0, 0, 0, 0, 0, 0] for t in kind]
-    _csv(
-        root / "detoxify_jigsaw_dummy" / "train.csv",
-        ["id", "comment_text", *labels],
-        [[i, *row] for i, row in enumerate(jigsaw)],
-    )
-    _csv(root / "detoxify_jigsaw_dummy" / "test.csv", ["id", "comment_text", *labels], [])
+    _csv(dummy / "test.csv", ["id", "comment_text", *six], [])
     _csv(
         root / "jigsaw_toxic_test_sample_ibm_max" / "test_examples.csv",
-        ["comment_text", *labels],
+        ["comment_text", *six],
         [["never scored", -1, -1, -1, -1, -1, -1]],
     )
+    _binary(root, "civil_comments_float", ["text", "toxicity"], 0.9, 0.0, n)
+    _binary(root, "wiki_talk_cat_large", ["text", "toxic"], 1.0, 0.0, n)
+    _binary(root, "stormfront_hate_forum", ["text", "hate"], 1.0, 0.0, n)
+    _binary(root, "civil_comments_sociosim", ["text", "label_binary"], 1, 0, n)
+    subtypes = ["severe_toxicity", "obscene", "threat", "insult", "identity_attack"]
+    _csv(
+        root / "civil_comments_autolabel" / "train.csv.gz",
+        ["text", "toxicity", "label_binary", *subtypes],
+        [[t, 0.8, 1, 0.1, 0.2, 0.0, 0.7, 0.0] for t in _texts(RUDE, n, "a")]
+        + [[t, "", 0, "", "", "", "", ""] for t in _texts(KIND, n, "a")],
+    )
+    spans = ["insult_span_frac", "threat_span_frac", "identity_attack_span_frac"]
+    _csv(
+        root / "civil_comments_toxicspans" / "train.csv.gz",
+        ["text", *spans, "obscene_span_frac", "not_toxic_frac"],
+        [[t, 0.6, 0.0, 0.0, 0.0, 0.2] for t in _texts(RUDE, n, "s")],
+    )
+    for folder in ("nyt_comments_kaggle_samples", "nyt_comments_2025_api"):
+        _csv(root / folder / "train.csv.gz", ["text"], [[t] for t in _texts(KIND, n, folder)])
 
 
-def test_train_writes_a_head_and_card_the_engine_loads(
+def test_train_writes_weights_thresholds_and_card_the_engine_loads(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     build_data(tmp_path / "data")
-    head = tmp_path / "out" / "head.json"
-    args = ["train", "--data", str(tmp_path / "data"), "--per-source", "60"]
-    args += ["--identity-directions", "4"]
-    assert main([*args, "--output", str(head), "--cache", str(tmp_path / "cache")]) == 0
+    weights = tmp_path / "out" / "model.safetensors"
+    args = ["train", "--data", str(tmp_path / "data"), "--epochs", "3", "--output", str(weights)]
+    assert main(args) == 0
     card = json.loads(capsys.readouterr().out)
-    assert card["quality"]["toxicity"]["cv_roc_auc"] > 0.9
-    assert set(card["texts_by_source"]) == {"olid", "davidson", "ethos", "jigsaw"}
-    assert "| toxicity |" in (head.parent / "MODEL_CARD.md").read_text(encoding="utf-8")
-    scores = EmbeddedEngine(head).score_batch(["you stupid idiot", "thanks for the article"])
-    assert scores[0]["toxicity"] > scores[1]["toxicity"]
+    assert set(card["texts_by_source"]) == {
+        "civil_float", "civil_autolabel", "civil_toxicspans", "jigsaw_wiki", "olid", "davidson"
+    }  # fmt: skip
+    held = {
+        "news_validation",
+        "civil_sociosim",
+        "ethos",
+        "stormfront",
+        "wiki_talk",
+        "jigsaw_kaggle",
+    }
+    assert set(card["quality"]) == held
+    assert card["quality"]["ethos"]["engine"] > 0.9  # a source it never saw
+    band = json.loads((weights.with_name("thresholds.json")).read_text())["thresholds"]["toxicity"]
+    assert 0.0 < band["review"] <= band["reject"] <= 1.0
+    assert "| ethos |" in weights.with_name("MODEL_CARD.md").read_text(encoding="utf-8")
+    engine = EmbeddedEngine(precision="float32", weights=weights)
+    rude, kind = engine.score_batch(["you stupid idiot", "thanks for the article"])
+    assert rude["toxicity"] > kind["toxicity"]
+    assert engine.model_version.endswith(card["version"])
 
 
 def test_a_missing_data_folder_is_an_error(

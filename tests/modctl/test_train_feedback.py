@@ -11,7 +11,7 @@ from services.common.contract import FeedbackSuggested, Topic, feedback_key
 from services.common.settings import KafkaSettings
 from services.modctl.cli import main
 from services.modctl.feedback import feedback_examples, merge, read_feedback
-from services.modctl.train import Example
+from services.modctl.training_data import Example
 from tests.conftest import unique
 from tests.kafka_helpers import produce
 from tests.modctl.test_train import build_data
@@ -32,15 +32,15 @@ def test_suggestions_become_labels_and_the_latest_wins() -> None:
         suggestion("t", "you absolute clown", {"TOXICITY": 0.2}, minutes=0),
         suggestion("t", "You absolute clown", {"TOXICITY": 0.9, "INSULT": 0.8}, minutes=5),
         suggestion("t", "nice photo", {"TOXICITY": 0.1, "PROFANITY": 0.0}),
-        suggestion("t", "only profanity", {"PROFANITY": 1.0}),  # no label the head trains
+        suggestion("t", "only explicit", {"SEXUALLY_EXPLICIT": 1.0}),  # no label it trains
     ]
     rows = {e.text: e for e in feedback_examples(events)}
     assert set(rows) == {"You absolute clown", "nice photo"}
-    assert rows["You absolute clown"].labels == {"toxicity": 1, "insult": 1}
-    assert rows["nice photo"].labels == {"toxicity": 0}
+    assert rows["You absolute clown"].labels == {"toxicity": 1.0, "insult": 1.0}
+    assert rows["nice photo"].labels == {"toxicity": 0.0, "profanity": 0.0}
     assert all(e.source == "feedback" for e in rows.values())
     merged = merge([Example("nice photo", "olid", {"toxicity": 1})], list(rows.values()))
-    assert {e.text: e.labels for e in merged}["nice photo"] == {"toxicity": 0}
+    assert {e.text: e.labels for e in merged}["nice photo"] == {"toxicity": 0.0, "profanity": 0.0}
 
 
 @pytest.mark.kafka
@@ -65,11 +65,9 @@ async def test_train_with_feedback_reads_the_tenants_suggestions(
     build_data(tmp_path / "data")
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", kafka_settings.bootstrap_servers)
     monkeypatch.setenv("KAFKA_NAMESPACE", kafka_settings.namespace)
-    args = ["train", "--data", str(tmp_path / "data"), "--per-source", "60", "--feedback"]
-    args += ["--feedback-tenant", tenant, "--output", str(tmp_path / "head.json")]
-    cache = ["--cache", str(tmp_path / "cache")]
-    assert await asyncio.to_thread(main, [*args, *cache]) == 0
+    args = ["train", "--data", str(tmp_path / "data"), "--feedback"]
+    args += ["--feedback-tenant", tenant, "--output", str(tmp_path / "model.safetensors")]
+    assert await asyncio.to_thread(main, args) == 0
     card = json.loads(capsys.readouterr().out)
     assert card["texts_by_source"]["feedback"] == 12
-    loo = card["quality"]["toxicity_leave_one_source_out_roc_auc"]
-    assert "feedback" in loo
+    assert "--feedback-tenant" in card["command"]

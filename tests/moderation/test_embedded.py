@@ -1,9 +1,13 @@
-"""The embedded engine with the shipped head: Detoxify-style labels, one encoder pass."""
+"""The embedded engine with the shipped fine-tuned model: six labels, one encoder pass."""
 
 import numpy as np
 
+from services.modctl.training_data import LABELS
 from services.moderation.scoring import Engine
-from services.moderation.scoring.embedded import embed_texts, load_encoder
+from services.moderation.scoring.embedded import EmbeddedEngine, embed_texts, load_encoder
+from services.moderation.scoring.finetuned import WEIGHTS_FILE
+from services.moderation.scoring.registry import sha256_of
+from services.moderation.scoring.thresholds import shipped_thresholds
 
 TEXTS = [
     "You stupid idiot, shut your mouth",
@@ -12,16 +16,16 @@ TEXTS = [
 ]
 
 
-def test_labels_from_the_shipped_head_are_probabilities(engine: Engine) -> None:
+def test_labels_from_the_shipped_model_are_probabilities(engine: Engine) -> None:
     scores = engine.score_batch(TEXTS)
     for row in scores:
-        assert set(row) == {"toxicity", "insult", "identity_attack", "threat", "profanity"}
+        assert set(row) == set(LABELS)
         assert all(0.0 <= p <= 1.0 for p in row.values())
     abusive, polite, threat = scores
     assert abusive["toxicity"] > 0.9 > 0.2 > polite["toxicity"]
     assert abusive["insult"] > polite["insult"]
     assert threat["threat"] > polite["threat"]
-    assert "+head-" in engine.model_version
+    assert "+minilm-tox-" in engine.model_version
 
 
 def test_embed_reuses_the_scoring_pass_and_matches_a_fresh_encoding(engine: Engine) -> None:
@@ -42,6 +46,27 @@ def test_leetspeak_and_invisible_characters_score_as_the_plain_words(engine: Eng
 
 def test_naming_a_different_group_does_not_move_toxicity(engine: Engine) -> None:
     scores = engine.score_batch(["I am a gay man", "I am a straight woman", "Muslims are kind"])
-    assert scores[0]["toxicity"] == scores[1]["toxicity"]
-    assert scores[0]["toxicity"] < 0.5
-    assert scores[2]["toxicity"] < 0.5
+    assert scores[0] == scores[1]
+    review = shipped_thresholds()["toxicity"][0]
+    assert scores[0]["toxicity"] < review
+    assert scores[2]["toxicity"] < review
+
+
+# The shipped weights, and what they scored when the model card was written (float32).
+SHIPPED_SHA256 = "d50077c1b00777afbee55c42964290e4018c3db5a05705404d48c57f8d037fae"
+RECORDED = {
+    "Only a complete 1d10t would vote for this budget. These councillors are m0rons": 0.9995,
+    "Cutting the 14 and the 31 buses saves little money and strands people who have no car.": (
+        0.2017
+    ),
+    "It\u2019s disturbing to see European allies pressured into taking on more of the burden.": (
+        0.2847
+    ),
+}
+
+
+def test_the_shipped_weights_are_the_recorded_ones_and_score_as_recorded() -> None:
+    assert sha256_of(WEIGHTS_FILE) == SHIPPED_SHA256
+    scores = EmbeddedEngine(precision="float32").score_batch(list(RECORDED))
+    for (text, recorded), row in zip(RECORDED.items(), scores, strict=True):
+        assert abs(row["toxicity"] - recorded) < 0.01, text

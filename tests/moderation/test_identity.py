@@ -2,27 +2,28 @@
 
 import pytest
 
-from services.moderation.scoring.identity import NEUTRAL, neutralise, neutralise_changed
+from services.moderation.scoring.identity import names_identity, swap_terms
+
+OTHER = "canadian"
+
+
+def _other(_: object) -> str:
+    return OTHER
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("I am a gay man", f"I am a {NEUTRAL} {NEUTRAL}"),
-        ("Millennials vote", f"{NEUTRAL} vote"),
-        ("a millenial voter", f"a {NEUTRAL} voter"),  # a doubled letter written once
-        ("the imigrants", f"the {NEUTRAL}"),
-        ("African American voters", f"{NEUTRAL} voters"),
+        ("I am a gay man", f"I am a {OTHER} {OTHER}"),
+        ("Millennials vote", f"{OTHER} vote"),
+        ("a millenial voter", f"a {OTHER} voter"),  # a doubled letter written once
+        ("the imigrants", f"the {OTHER}"),
+        ("African American voters", f"{OTHER} voters"),
         ("a refuge for birds", "a refuge for birds"),  # not "refugee"
         ("the oldest bridge", "the oldest bridge"),  # part of a word is not the term
         ("Gayety and mann", "Gayety and mann"),
     ],
 )
-def test_terms_as_written_and_misspelled(text: str, expected: str) -> None:
-    assert neutralise(text) == expected
-
-
-def test_only_texts_naming_a_term_are_returned() -> None:
-    changed, neutral = neutralise_changed(["Nice bridge", "Muslims are kind", "Thanks"])
-    assert changed == [1]
-    assert neutral == [f"{NEUTRAL} are kind"]
+def test_terms_as_written_and_misspelled_are_swapped(text: str, expected: str) -> None:
+    assert swap_terms(text, _other) == expected
+    assert names_identity(text) == (text != expected)

@@ -171,7 +171,10 @@ def test_premoderation_holds_everything_with_a_reason() -> None:
 
 
 def test_closed_article_rejects_first_with_a_clear_reason() -> None:
-    verdict, reasons = decide(Policy(closed=True, premoderation=True), {"toxicity": 0.6}, 0.6, "Hi")
+    policy = Policy(
+        closed=True, premoderation=True, thresholds={"toxicity": Band(review=0.5, reject=0.9)}
+    )
+    verdict, reasons = decide(policy, {"toxicity": 0.6}, 0.6, "Hi")
     assert verdict is Verdict.REJECTED
     assert reasons[0].code == "article_closed"
     assert reasons[0].detail == "comments on this article are closed"
@@ -189,7 +192,8 @@ def test_closed_article_rejects_first_with_a_clear_reason() -> None:
     ],
 )
 def test_review_band_edges(score: float, verdict: Verdict) -> None:
-    assert decide(Policy(), {"toxicity": score}, 0.6)[0] is verdict
+    policy = Policy(thresholds={"toxicity": Band(review=0.5, reject=0.9)})
+    assert decide(policy, {"toxicity": score}, 0.6)[0] is verdict
 
 
 def test_relevance_floor_edge_is_not_below() -> None:

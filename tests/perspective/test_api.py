@@ -66,6 +66,17 @@ def test_span_annotations_score_each_sentence(perspective: ServiceProcess, api_k
     assert spans[1]["score"]["value"] > spans[0]["score"]["value"]
 
 
+def test_the_default_engine_answers_every_perspective_attribute(
+    perspective: ServiceProcess, api_key: str
+) -> None:
+    six = ["TOXICITY", "SEVERE_TOXICITY", "IDENTITY_ATTACK", "INSULT", "PROFANITY", "THREAT"]
+    text = "You fucking idiot, I will find you and hurt you."
+    body = request(text, requestedAttributes={name: {} for name in six})
+    scores = analyze(perspective, api_key, body).json()["attributeScores"]
+    assert set(scores) == set(six)
+    assert scores["TOXICITY"]["summaryScore"]["value"] > 0.5
+
+
 def test_score_threshold_leaves_out_lower_scores(perspective: ServiceProcess, api_key: str) -> None:
     body = request("A calm remark.", requestedAttributes={"TOXICITY": {"scoreThreshold": 0.99}})
     assert analyze(perspective, api_key, body).json()["attributeScores"] == {}
@@ -109,7 +120,7 @@ def test_missing_and_bad_keys_are_refused(perspective: ServiceProcess, redis_url
 @pytest.mark.parametrize(
     ("body", "names"),
     [
-        (request("Hi", requestedAttributes={"SEVERE_TOXICITY": {}}), "SEVERE_TOXICITY"),
+        (request("Hi", requestedAttributes={"SEXUALLY_EXPLICIT": {}}), "SEXUALLY_EXPLICIT"),
         (request("Hi", requestedAttributes={"NOPE": {}}), "NOPE"),
         (request("Hi", languages=["xx"]), "xx"),
         (request(" "), "non-empty"),

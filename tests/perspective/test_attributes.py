@@ -4,6 +4,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from services.modctl.training_data import LABELS
 from services.moderation.scoring import LabelScores, Vectors
 from services.perspective.attributes import attribute_labels, sentences
 from services.perspective.scorer import Job, run_batch
@@ -31,6 +32,12 @@ def test_detoxify_labels_map_to_every_perspective_attribute() -> None:
         "SEXUALLY_EXPLICIT": "sexual_explicit",
     }
     assert attribute_labels(["toxicity"]) == {"TOXICITY": "toxicity"}
+
+
+def test_the_embedded_engines_labels_map_to_six_attributes() -> None:
+    assert set(attribute_labels(LABELS)) == {
+        "TOXICITY", "SEVERE_TOXICITY", "IDENTITY_ATTACK", "INSULT", "PROFANITY", "THREAT"
+    }  # fmt: skip
 
 
 def test_sentences_carry_offsets_without_surrounding_space() -> None:

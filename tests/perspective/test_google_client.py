@@ -68,11 +68,11 @@ def test_bad_key_is_an_http_error(perspective: ServiceProcess) -> None:
 
 
 def test_unknown_attribute_is_an_http_400(client: Any) -> None:
-    body = {"comment": {"text": "hi"}, "requestedAttributes": {"SEVERE_TOXICITY": {}}}
+    body = {"comment": {"text": "hi"}, "requestedAttributes": {"SEXUALLY_EXPLICIT": {}}}
     with pytest.raises(HttpError) as raised:
         client.comments().analyze(body=body).execute()
     assert raised.value.resp.status == 400
-    assert "SEVERE_TOXICITY" in str(raised.value)
+    assert "SEXUALLY_EXPLICIT" in str(raised.value)
 
 
 def test_discovery_names_our_url_and_reaches_every_schema(

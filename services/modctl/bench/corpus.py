@@ -8,7 +8,7 @@ from pathlib import Path
 
 from services.modctl.bench.scorer import MAX_CHARS, MIN_CHARS
 from services.modctl.seed import parse_seed
-from services.modctl.train import load_examples
+from services.modctl.training_data import load_examples
 
 DEMO = Path(__file__).resolve().parents[3] / "examples" / "demo"
 TOPICS = (

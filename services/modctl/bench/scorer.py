@@ -44,7 +44,7 @@ class Rate:
 
 def sample_texts(data: Path, count: int, seed: int = 0) -> list[str]:
     """`count` development-data comments of 20-2,000 characters, in a random (seeded) order."""
-    from services.modctl.train import load_examples
+    from services.modctl.training_data import load_examples
 
     texts = [
         e.text

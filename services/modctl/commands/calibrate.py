@@ -31,12 +31,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from services.modctl.relevance import (
         card_section,
         demo_check,
+        embed_cached,
         load_pairs,
         report,
         score_pairs,
         write_card_section,
     )
-    from services.modctl.train import embed_cached
     from services.moderation.scoring.relevance import RELEVANCE_FILE, save_calibration
 
     if args.limit is not None and args.limit < 20:

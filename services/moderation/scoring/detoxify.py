@@ -17,7 +17,7 @@ import transformers
 
 from services.moderation.scoring import CheckpointError, LabelScores, Precision, Vectors
 from services.moderation.scoring.batching import INT8_TOKEN_BUDGET, TOKEN_BUDGET, token_groups
-from services.moderation.scoring.embedded import embed_texts, load_encoder
+from services.moderation.scoring.embedded import as_read, embed_texts, load_encoder
 from services.moderation.scoring.onnx_int8 import Int8Classifier, load_int8
 from services.moderation.scoring.precision import (
     PROBES,
@@ -260,4 +260,4 @@ class DetoxifyEngine:
         return results
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        return embed_texts(self._encoder, texts, self.bfloat16)
+        return embed_texts(self._encoder, [as_read(t) for t in texts], self.bfloat16)

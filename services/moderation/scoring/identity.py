@@ -1,17 +1,13 @@
-"""Identity terms, so the toxicity head scores what is said about a group, not which group.
+"""Identity terms, so the toxicity model scores what is said about a group, not which group.
 
-Two levers, both fixed at training time: the lexical profanity feature is computed on the text
-with identity terms replaced by a neutral word, and the head's embedding weights are projected
-off the directions along which the sentence embedding moves when only the identity term
-changes. The list and the frames below are the project's own; the bias madlibs set is used to
-measure the result, never to fit it.
+`modctl train` trains every text that names a listed term beside a twin naming another term,
+and pulls the two towards the same scores (finetune.py): the model learns it, and scoring
+needs no second pass. The list is the project's own; the bias madlibs set is used to measure
+the result, never to fit it. Terms are found as commenters write them, loosely spelled.
 """
 
 import re
-from collections.abc import Sequence
-
-import numpy as np
-from numpy.typing import NDArray
+from collections.abc import Callable, Sequence
 
 IDENTITY_TERMS = (
     # religion
@@ -37,19 +33,6 @@ IDENTITY_TERMS = (
     # disability
     "blind", "deaf", "disabled", "paralyzed", "autistic", "wheelchair user",
 )  # fmt: skip
-NEUTRAL = "person"
-# Sentence frames for finding the identity directions (the project's own wording).
-FRAMES = (
-    "{}",
-    "{} people",
-    "a {} person",
-    "i am {}",
-    "my neighbour is {}",
-    "the {} community",
-    "they are {}",
-    "as a {} voter i disagree",
-)
-DIRECTIONS = 24  # how many identity directions the head is kept off
 
 
 def spelled_loosely(term: str) -> str:
@@ -67,6 +50,7 @@ def spelled_loosely(term: str) -> str:
     return "".join(parts)
 
 
+NEUTRAL = "person"
 _PATTERN = re.compile(
     r"(?<![\w-])(?:"
     + "|".join(spelled_loosely(t) for t in sorted(IDENTITY_TERMS, key=len, reverse=True))
@@ -75,31 +59,16 @@ _PATTERN = re.compile(
 )
 
 
+def swap_terms(text: str, pick: Callable[[Sequence[str]], str]) -> str:
+    """The text with each listed identity term replaced by another (`pick` chooses it): the
+    same sentence about another group, for training the model to score both alike."""
+    return _PATTERN.sub(lambda _: pick(IDENTITY_TERMS), text)
+
+
 def neutralise(text: str) -> str:
-    """The text with every listed identity term replaced by a neutral word."""
+    """The text with every listed identity term replaced by one neutral word."""
     return _PATTERN.sub(NEUTRAL, text)
 
 
-def neutralise_changed(texts: Sequence[str]) -> tuple[list[int], list[str]]:
-    """Indexes and neutralised texts of only those texts that name an identity term."""
-    changed = [(i, neutralise(t)) for i, t in enumerate(texts) if _PATTERN.search(t)]
-    return [i for i, _ in changed], [t for _, t in changed]
-
-
-def identity_basis(
-    embeddings: NDArray[np.float32], terms: int, count: int = DIRECTIONS
-) -> NDArray[np.float64]:
-    """Orthonormal basis (dims x count) of how embeddings vary with the term alone.
-
-    `embeddings` holds FRAMES x terms rows, frame by frame; each frame's mean is removed so
-    only the term's contribution is left, then the main directions of that are kept.
-    """
-    rows = embeddings.astype(np.float64).reshape(-1, terms, embeddings.shape[1])
-    centred = (rows - rows.mean(axis=1, keepdims=True)).reshape(-1, embeddings.shape[1])
-    _, _, vt = np.linalg.svd(centred, full_matrices=False)
-    return vt[:count].T
-
-
-def frame_texts() -> list[str]:
-    """FRAMES x IDENTITY_TERMS sentences, frame by frame, for `identity_basis`."""
-    return [frame.format(term) for frame in FRAMES for term in IDENTITY_TERMS]
+def names_identity(text: str) -> bool:
+    return _PATTERN.search(text) is not None

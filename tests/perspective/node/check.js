@@ -44,10 +44,10 @@ async function main() {
   assert.equal(full.clientToken, 'node');
   assert.equal(full.attributeScores.TOXICITY.spanScores.length, 2);
 
-  await assert.rejects(perspective.analyze('hi', {attributes: ['severe_toxicity']}), error => {
+  await assert.rejects(perspective.analyze('hi', {attributes: ['sexually_explicit']}), error => {
     assert.equal(error.name, 'ResponseError');
     assert.equal(error.response.status, 400);
-    assert.match(error.message, /SEVERE_TOXICITY/);
+    assert.match(error.message, /SEXUALLY_EXPLICIT/);
     return true;
   });
   const stranger = new Perspective({apiKey: 'mk_not-a-key'});
