@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
-from services.modctl.training_data import LABELS, Example, Splits
+from services.modctl.training_data import LABELS, Example, Splits, balanced
 from services.moderation.scoring import LabelScores
 
 NEWS_VALIDATION = "news_validation"
@@ -16,14 +16,7 @@ Scorer = Callable[[Sequence[str]], list[LabelScores]]
 
 def _capped(examples: list[Example], cap: int, rng: random.Random) -> list[Example]:
     """At most `cap` examples, every positive kept up to half of them (AUC needs both)."""
-    if len(examples) <= cap:
-        return examples
-    shuffled = examples[:]
-    rng.shuffle(shuffled)
-    positives = [e for e in shuffled if e.labels["toxicity"] >= 0.5]
-    negatives = [e for e in shuffled if e.labels["toxicity"] < 0.5]
-    take = positives[: max(cap // 2, cap - len(negatives))]
-    return take + negatives[: cap - len(take)]
+    return examples if len(examples) <= cap else balanced(examples[:], cap, rng)
 
 
 def evaluation_sets(splits: Splits, cap: int = 3000, seed: int = 0) -> dict[str, list[Example]]:

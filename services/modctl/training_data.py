@@ -263,7 +263,7 @@ def _cleaned(examples: list[Example]) -> list[Example]:
     return list(unique.values())
 
 
-def _balanced(examples: list[Example], count: int, rng: random.Random) -> list[Example]:
+def balanced(examples: list[Example], count: int, rng: random.Random) -> list[Example]:
     """At most `count` examples, half toxic where there are enough of each."""
     rng.shuffle(examples)
     positives = [e for e in examples if e.labels.get("toxicity", 1.0) >= 0.5]
@@ -293,7 +293,7 @@ def load_splits(data: Path, scale: float = 1.0, seed: int = 0) -> Splits:
         if name in NEWS_SOURCES:
             validation += [e for e in rows if is_news_validation(e.text)]
             rows = [e for e in rows if not is_news_validation(e.text)]
-        training += _balanced(rows, round(quota * scale), rng)
+        training += balanced(rows, round(quota * scale), rng)
     rng.shuffle(training)
     news = [e for e in _cleaned(validation) if "toxicity" in e.labels]
     return Splits(training, news, held_out, _cleaned(nyt_published(data)))
@@ -305,5 +305,5 @@ def load_examples(data: Path, per_source: int, seed: int = 0) -> list[Example]:
     rng = random.Random(seed)
     chosen: list[Example] = []
     for load, _ in TRAINING_SOURCES.values():
-        chosen += _balanced(_cleaned(load(data)), per_source, rng)
+        chosen += balanced(_cleaned(load(data)), per_source, rng)
     return chosen
