@@ -296,7 +296,8 @@ def write_card_section(card: Path, section: str) -> None:
 def embed_cached(texts: list[str], cache_dir: Path) -> Vectors:
     """The engine's embeddings of the texts as it reads them, kept on disk between runs by
     the model's version and the texts' hash: a retrained model never reads another's vectors."""
-    from services.moderation.scoring.embedded import as_read, embed_texts, load_encoder
+    from services.moderation.scoring.minilm_torch import embed_texts, load_encoder
+    from services.moderation.scoring.readout import as_read
 
     encoder = load_encoder()
     texts = [as_read(t) for t in texts]

@@ -7,7 +7,14 @@ from typing import IO
 from pydantic import BaseModel, Field, ValidationError
 
 from services.common.consume import describe
-from services.moderation.analysis import reaction_vectors, relevance, run_engine, text_chunks
+from services.moderation.analysis import (
+    ChunkVectors,
+    EngineRun,
+    reaction_vectors,
+    relevance,
+    run_engine,
+    text_chunks,
+)
 from services.moderation.policy import Policy, decide
 from services.moderation.scoring import Engine
 
@@ -28,10 +35,11 @@ class ScoreResult(BaseModel):
 
 
 def score_requests(
-    engine: Engine, policy: Policy, requests: list[ScoreRequest]
+    engine: Engine, policy: Policy, requests: list[ScoreRequest], known: ChunkVectors
 ) -> list[ScoreResult]:
     """Relevance as the worker computes it: each line of the article text is a paragraph,
-    chunked; best chunk wins; a reply is also read together with its parent."""
+    chunked; best chunk wins; a reply is also read together with its parent. An article
+    already seen in `known` is not embedded again."""
     texts = {i: r.text for i, r in enumerate(requests)}
     articles = {i: text_chunks(None, r.article_text or "") for i, r in enumerate(requests)}
     articles = {i: chunks for i, chunks in articles.items() if chunks}
@@ -40,14 +48,15 @@ def score_requests(
         for i, r in enumerate(requests)
         if i in articles and r.parent_text and r.parent_text.strip()
     }
-    run = run_engine(engine, texts, articles, parents)
+    run: EngineRun[int, int, int] = run_engine(engine, texts, {}, parents)
+    matrices = dict(zip(articles, known.matrices(engine, list(articles.values())), strict=True))
     results = []
     for i, request in enumerate(requests):
         analysis = run.analyses[i]
         score = None
-        if i in run.articles:
+        if i in matrices:
             reactions = reaction_vectors(engine) if i in run.contexts else None
-            score = relevance(analysis.embedding, run.articles[i], run.contexts.get(i), reactions)
+            score = relevance(analysis.embedding, matrices[i], run.contexts.get(i), reactions)
         verdict, reasons = decide(policy, analysis.toxicity, score, request.text)
         results.append(
             ScoreResult(
@@ -75,16 +84,19 @@ def score_stream(engine: Engine, policy: Policy, source: IO[str], sink: IO[str],
     """Scores `batch` lines at a time so a large file streams; returns how many were scored."""
     pending: list[ScoreRequest] = []
     done = 0
+    known = ChunkVectors()
     for request in read_requests(source):
         pending.append(request)
         if len(pending) >= batch:
-            done += _flush(engine, policy, pending, sink)
-    return done + _flush(engine, policy, pending, sink)
+            done += _flush(engine, policy, pending, sink, known)
+    return done + _flush(engine, policy, pending, sink, known)
 
 
-def _flush(engine: Engine, policy: Policy, pending: list[ScoreRequest], sink: IO[str]) -> int:
+def _flush(
+    engine: Engine, policy: Policy, pending: list[ScoreRequest], sink: IO[str], known: ChunkVectors
+) -> int:
     count = len(pending)
-    for result in score_requests(engine, policy, pending):
+    for result in score_requests(engine, policy, pending, known):
         sink.write(json.dumps(result.model_dump()) + "\n")
     sink.flush()
     pending.clear()

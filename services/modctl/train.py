@@ -39,8 +39,8 @@ def train_weights(
     splits: Splits, recipe: Recipe, output: Path, version: str, log: Callable[[str], None]
 ) -> float:
     """Trains and writes the weights file; returns the minutes it took."""
-    from services.moderation.scoring.embedded import load_encoder
     from services.moderation.scoring.finetuned import save_finetuned, with_blend
+    from services.moderation.scoring.minilm_torch import load_encoder
 
     started = time.monotonic()
     model, head = finetune(splits.training, recipe, log)
@@ -57,14 +57,15 @@ def fit_blend(
     on their log-odds over a sample of the training texts (never the evaluation sets)."""
     from sklearn.linear_model import LogisticRegression
 
-    from services.moderation.scoring.embedded import EmbeddedEngine, lexical_log_odds, log_odds
+    from services.moderation.scoring.embedded import EmbeddedEngine
+    from services.moderation.scoring.readout import as_read, lexical_log_odds, log_odds
 
     rows = random.Random(seed).sample(training, min(sample, len(training)))
     rows = [e for e in rows if "toxicity" in e.labels]
-    texts = [deobfuscate(e.text) for e in rows]
+    texts = [e.text for e in rows]
     engine = EmbeddedEngine(precision="float32", weights=weights)
     model = log_odds(np.array([s["toxicity"] for s in score_all(engine.score_batch, texts)]))
-    lexical = lexical_log_odds(texts)
+    lexical = lexical_log_odds([as_read(t) for t in texts])
     truth = [e.labels["toxicity"] >= 0.5 for e in rows]
     fitted = LogisticRegression(C=1.0).fit(np.c_[model, lexical], truth)
     a, b = (float(w) for w in fitted.coef_[0])

@@ -5,6 +5,7 @@ three compute relevance the same way.
 """
 
 import re
+from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -159,6 +160,32 @@ def relevance(
         )
         score += reaction_weight(embedding, reactions) * max(0.0, thread - score)
     return round(score, 4)
+
+
+class ChunkVectors:
+    """Article chunks' embeddings kept across calls, least recently used dropped first, so
+    `modctl score` and the Perspective endpoint embed an article once instead of once per
+    batch of its comments (the worker keeps its own per article version). Call after the
+    batch's comment embeddings: an engine may reuse its scoring pass only for the next call."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._size = size
+        self._known: OrderedDict[tuple[str, str], Vectors] = OrderedDict()
+
+    def matrices(self, engine: Engine, chunk_lists: list[list[str]]) -> list[Vectors]:
+        """One matrix per list, a unit row per chunk."""
+        version = engine.model_version
+        wanted = dict.fromkeys((version, c) for chunks in chunk_lists for c in chunks)
+        missing = [key for key in wanted if key not in self._known]
+        if missing:
+            vectors = engine.embed([chunk for _, chunk in missing])
+            self._known.update(zip(missing, vectors, strict=True))
+        for key in wanted:
+            self._known.move_to_end(key)
+        found = [np.stack([self._known[(version, c)] for c in chunks]) for chunks in chunk_lists]
+        while len(self._known) > max(self._size, len(wanted)):
+            self._known.popitem(last=False)
+        return found
 
 
 def run_engine(

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from services.moderation.analysis import relevance, text_chunks
+from services.moderation.analysis import ChunkVectors, relevance, text_chunks
 from services.moderation.scoring import Engine, LabelScores
 from services.perspective import metrics
 
@@ -24,21 +24,20 @@ class Result:
     relevance: float | None
 
 
-def run_batch(engine: Engine, jobs: Sequence[Job]) -> list[Result]:
-    """Blocking: one score call for every text of the batch, one embed call for relevance.
+def run_batch(engine: Engine, jobs: Sequence[Job], known: ChunkVectors) -> list[Result]:
+    """Blocking: one score call for every text of the batch, one embed call for the comments
+    that have a context, and one for context chunks not in `known`.
 
     Relevance as in the worker: the context entries in chunks, best chunk wins."""
     scores = engine.score_batch([text for job in jobs for text in job.texts])
     chunked = [text_chunks(None, "\n".join(job.context or [])) for job in jobs]
     related = [i for i, chunks in enumerate(chunked) if chunks]
-    groups = [[jobs[i].texts[0], *chunked[i]] for i in related]
-    vectors = engine.embed([text for group in groups for text in group]) if related else None
     found: dict[int, float] = {}
-    start = 0
-    for i, group in zip(related, groups, strict=True):
-        assert vectors is not None
-        found[i] = relevance(vectors[start], vectors[start + 1 : start + len(group)])
-        start += len(group)
+    if related:
+        comments = engine.embed([jobs[i].texts[0] for i in related])
+        matrices = known.matrices(engine, [chunked[i] for i in related])
+        for i, comment, matrix in zip(related, comments, matrices, strict=True):
+            found[i] = relevance(comment, matrix)
     results, offset = [], 0
     for i, job in enumerate(jobs):
         results.append(Result(scores[offset : offset + len(job.texts)], found.get(i)))
@@ -54,6 +53,7 @@ class Scorer:
         self._queue: asyncio.Queue[tuple[Job, asyncio.Future[Result]]] = asyncio.Queue()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="perspective-engine")
         self._task: asyncio.Task[None] | None = None
+        self._known = ChunkVectors()
 
     async def __aenter__(self) -> "Scorer":
         self._task = asyncio.create_task(self._run())
@@ -80,7 +80,7 @@ class Scorer:
             started = time.perf_counter()
             try:
                 results = await loop.run_in_executor(
-                    self._executor, run_batch, self.engine, [job for job, _ in batch]
+                    self._executor, run_batch, self.engine, [job for job, _ in batch], self._known
                 )
             except Exception as error:
                 for _, future in batch:

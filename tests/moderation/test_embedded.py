@@ -4,10 +4,11 @@ import numpy as np
 
 from services.modctl.training_data import LABELS
 from services.moderation.scoring import Engine
-from services.moderation.scoring.embedded import EmbeddedEngine, embed_texts, load_encoder
-from services.moderation.scoring.finetuned import WEIGHTS_FILE
+from services.moderation.scoring.embedded import EmbeddedEngine
+from services.moderation.scoring.minilm_torch import embed_texts, load_encoder
 from services.moderation.scoring.registry import sha256_of
 from services.moderation.scoring.thresholds import shipped_thresholds
+from services.moderation.scoring.weights_info import WEIGHTS_FILE
 
 TEXTS = [
     "You stupid idiot, shut your mouth",

@@ -5,6 +5,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from services.modctl.training_data import LABELS
+from services.moderation.analysis import ChunkVectors
 from services.moderation.scoring import LabelScores, Vectors
 from services.perspective.attributes import attribute_labels, sentences
 from services.perspective.scorer import Job, run_batch
@@ -61,8 +62,23 @@ class FakeEngine:
         return np.asarray([[1.0, 0.0] if "a" in t else [0.0, 1.0] for t in texts], np.float32)
 
 
+class CountingEngine(FakeEngine):
+    def __init__(self) -> None:
+        self.embedded: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.embedded += texts
+        return super().embed(texts)
+
+
 def test_one_batch_serves_every_job_in_order() -> None:
     jobs = [Job(["abc", "ab"]), Job(["a"], context=["a", "aa"]), Job(["b"], context=["a"])]
-    results = run_batch(FakeEngine(), jobs)
+    engine = CountingEngine()
+    known = ChunkVectors()
+    results = run_batch(engine, jobs, known)
     assert [[s["toxicity"] for s in r.scores] for r in results] == [[0.03, 0.02], [0.01], [0.01]]
     assert [r.relevance for r in results] == [None, 1.0, 0.0]
+    assert engine.embedded == ["a", "b", "a", "aa"]  # comments, then each chunk once
+    again = run_batch(engine, [Job(["b"], context=["aa", "a"])], known)
+    assert [r.relevance for r in again] == [0.0]
+    assert engine.embedded[4:] == ["b"]  # the context's chunks came from `known`

@@ -60,8 +60,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     )
     from services.modctl.training_data import load_splits
     from services.moderation.scoring.embedded import EmbeddedEngine
-    from services.moderation.scoring.finetuned import WEIGHTS_FILE, load_finetuned
+    from services.moderation.scoring.finetuned import load_finetuned
     from services.moderation.scoring.thresholds import THRESHOLDS_FILE, save_thresholds
+    from services.moderation.scoring.weights_info import WEIGHTS_FILE
 
     if not args.data.is_dir():
         raise ValueError(f"--data {args.data}: not a directory")

@@ -65,7 +65,11 @@ def load_engine(name: str, settings: "ModerationSettings | None" = None) -> Engi
     if name == "embedded":
         from services.moderation.scoring.embedded import EmbeddedEngine
 
-        return EmbeddedEngine(precision=settings.precision, threads=settings.torch_threads)
+        return EmbeddedEngine(
+            precision=settings.precision,
+            threads=settings.torch_threads,
+            models_dir=settings.models_dir,
+        )
     if name == "detoxify":
         from services.moderation.scoring.detoxify import DetoxifyEngine
 

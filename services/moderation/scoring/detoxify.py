@@ -17,17 +17,12 @@ import transformers
 
 from services.moderation.scoring import CheckpointError, LabelScores, Precision, Vectors
 from services.moderation.scoring.batching import INT8_TOKEN_BUDGET, TOKEN_BUDGET, token_groups
-from services.moderation.scoring.embedded import as_read, embed_texts, load_encoder
+from services.moderation.scoring.minilm_torch import embed_texts, load_encoder
 from services.moderation.scoring.onnx_int8 import Int8Classifier, load_int8
-from services.moderation.scoring.precision import (
-    PROBES,
-    agrees_with_float32,
-    bfloat16_copy,
-    computing_in,
-    use_threads,
-    wants_bfloat16,
-)
+from services.moderation.scoring.precision import PROBES, agrees_with_float32, wants_bfloat16
+from services.moderation.scoring.readout import as_read
 from services.moderation.scoring.registry import read_registry, sha256_of
+from services.moderation.scoring.torch_precision import bfloat16_copy, computing_in, use_threads
 from services.moderation.textmatch import deobfuscate
 
 # Where Detoxify publishes its weights (from detoxify 0.5.4), for machines with internet.

