@@ -14,18 +14,26 @@ def decision(tenant: str, comment_id: str) -> str:
     return f"decision:{tenant}:{comment_id}"
 
 
-def score(engine: str, digest: str) -> str:
-    return f"score:{engine}:{digest}"
+def model_key(engine: str, model_version: str) -> str:
+    """The part of a cache key that names what computed the value: the engine and its model
+    version, so scores and embeddings of another model are never read as this one's."""
+    return f"{engine}@{model_version}"
+
+
+def score(model: str, digest: str) -> str:
+    """A text's scores and embedding, by `model_key` and `text_hash`."""
+    return f"score:{model}:{digest}"
 
 
 def article(tenant: str, article_id: str) -> str:
     return f"article:{tenant}:{article_id}"
 
 
-def article_chunks(engine: str, digest: str) -> str:
+def article_chunks(model: str, digest: str) -> str:
     """An article version's chunk embeddings (a hash: `rows`, `vectors` as float16 bytes),
-    by the hash of its chunk texts: a new version with new text gets a new key."""
-    return f"article-chunks:{engine}:{digest}"
+    by `model_key` and the hash of its chunk texts: a new version with new text gets a new
+    key."""
+    return f"article-chunks:{model}:{digest}"
 
 
 def feed(tenant: str, article_id: str) -> str:

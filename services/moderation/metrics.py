@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from prometheus_client import Counter, Histogram
 
-CACHES = ("decision", "score", "article_embedding", "parent")
+CACHES = ("decision", "score", "article_embedding", "parent", "in_flight")
 
 VERDICTS = Counter(
     "moderation_verdicts_total",

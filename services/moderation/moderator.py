@@ -64,6 +64,11 @@ class Moderator:
         self._caches = caches
         self._inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
         self._run_engine = runner(engine)
+        # Cached scores and embeddings are the model's: a new model version never reads them.
+        self._model = redis_keys.model_key(engine.name, engine.model_version)
+        # Texts being scored for one batch, by hash: another batch (the second consumer's)
+        # waits for that result instead of scoring the same text again. None: it failed.
+        self._in_flight: dict[str, asyncio.Future[Analysis | None]] = {}
         self._reactions = reaction_vectors(engine)  # a few short texts, once per process
         metrics.report_from_start(engine.name, [*policy.thresholds, "relevance"])
 
@@ -217,17 +222,21 @@ class Moderator:
         digests = {ref: chunks_digest(c) for ref, c in chunks.items()}
         known = await self._cached_article_chunks(digests)
         missing_texts = {d: t for d, t in texts.items() if d not in analyses}
+        elsewhere = {d: self._in_flight[d] for d in missing_texts if d in self._in_flight}
+        missing_texts = {d: t for d, t in missing_texts.items() if d not in elsewhere}
         missing_parents = {
             d: t for d, t in parent_texts.items() if d not in analyses and d not in texts
         }
         missing_articles = {ref: chunks[ref] for ref in chunks if ref not in known}
         context: dict[str, Vectors] = {}
         if missing_texts or missing_articles or missing_parents:
-            run = await self._infer(missing_texts, missing_articles, missing_parents)
+            run = await self._infer_sharing(missing_texts, missing_articles, missing_parents)
             await self._store(run.analyses, {digests[r]: m for r, m in run.articles.items()})
             analyses.update(run.analyses)
             known.update(run.articles)
             context = run.contexts
+        if elsewhere:
+            analyses.update(await self._wait_for(elsewhere, texts))
         parent_vectors = {}
         for ref, body in parents.items():
             digest = redis_keys.text_hash(body)
@@ -260,6 +269,36 @@ class Moderator:
                 parents[_ref(c)] = parent.body
         return parents
 
+    async def _infer_sharing(
+        self, texts: dict[str, str], articles: dict[ArticleRef, list[str]], contexts: dict[str, str]
+    ) -> EngineRun[str, ArticleRef, str]:
+        """`_infer`, with `texts` marked in flight until their analyses are known."""
+        loop = asyncio.get_running_loop()
+        own = {digest: loop.create_future() for digest in texts}
+        self._in_flight.update(own)
+        run = None
+        try:
+            run = await self._infer(texts, articles, contexts)
+            return run
+        finally:
+            for digest, future in own.items():
+                self._in_flight.pop(digest, None)
+                future.set_result(run.analyses.get(digest) if run else None)
+
+    async def _wait_for(
+        self, elsewhere: dict[str, "asyncio.Future[Analysis | None]"], texts: dict[str, str]
+    ) -> dict[str, Analysis]:
+        """The analyses another batch is computing; any it failed to compute, scored here."""
+        results = await asyncio.gather(*elsewhere.values())
+        found = {d: a for d, a in zip(elsewhere, results, strict=True) if a is not None}
+        _count("in_flight", hits=len(found), total=len(elsewhere))
+        failed = {d: texts[d] for d in elsewhere if d not in found}
+        if failed:
+            run = await self._infer_sharing(failed, {}, {})
+            await self._store(run.analyses, {})
+            found.update(run.analyses)
+        return found
+
     async def _infer(
         self, texts: dict[str, str], articles: dict[ArticleRef, list[str]], contexts: dict[str, str]
     ) -> EngineRun[str, ArticleRef, str]:
@@ -276,7 +315,7 @@ class Moderator:
     async def _cached_analyses(self, digests: list[str]) -> dict[str, Analysis]:
         async with self._redis.pipeline(transaction=False) as pipe:
             for digest in digests:
-                pipe.hgetall(redis_keys.score(self._engine.name, digest))
+                pipe.hgetall(redis_keys.score(self._model, digest))
             raw: list[dict[bytes, bytes]] = await pipe.execute()
         found = {
             digest: Analysis(
@@ -296,7 +335,7 @@ class Moderator:
             return {}
         async with self._redis.pipeline(transaction=False) as pipe:
             for ref in refs:
-                pipe.hgetall(redis_keys.article_chunks(self._engine.name, digests[ref]))
+                pipe.hgetall(redis_keys.article_chunks(self._model, digests[ref]))
             raw: list[dict[bytes, bytes]] = await pipe.execute()
         found = {
             ref: _loads_matrix(entry)
@@ -309,7 +348,7 @@ class Moderator:
     async def _store(
         self, analyses: dict[str, Analysis], article_chunks: dict[str, Vectors]
     ) -> None:
-        engine = self._engine.name
+        engine = self._model
         async with self._redis.pipeline(transaction=False) as pipe:
             for digest, analysis in analyses.items():
                 key = redis_keys.score(engine, digest)

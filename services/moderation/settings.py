@@ -39,7 +39,7 @@ class ModerationSettings(ServiceSettings):
     # with the model in its own process, one batch is scored while another is decided and
     # published.
     consumers: int = Field(default=2, ge=1, le=6)
-    batch_size: int = Field(default=32, ge=1, le=1000)
+    batch_size: int = Field(default=128, ge=1, le=1000)
     batch_timeout_ms: int = Field(default=50, ge=1)
     decision_ttl_seconds: int = 7 * 24 * 3600  # a week: covers any redelivery
     score_ttl_seconds: int = 24 * 3600  # a day: spam waves repeat within hours

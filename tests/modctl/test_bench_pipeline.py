@@ -14,6 +14,10 @@ from services.modctl.bench.report import summary
 
 KEYS = (
     "scorer_cps",
+    "encoder_cps",
+    "scorer_vs_encoder",
+    "short_scorer_cps",
+    "score_first_answer_s",
     "pipeline_cps",
     "ratio",
     "p99_feed_ms_at_half_load",
@@ -78,6 +82,9 @@ def test_tiny_benchmark_run_reports_every_figure(kafka_bootstrap: str, tmp_path:
         assert isinstance(figures[key], float), key
         assert figures[key] > 0, key
     assert figures["ratio"] == pytest.approx(figures["pipeline_cps"] / figures["scorer_cps"], 0.01)
+    assert figures["scorer_vs_encoder"] == pytest.approx(
+        figures["scorer_cps"] / figures["encoder_cps"], 0.01
+    )
     assert 100 < figures["worker_rss_mb"] < 4096
     assert set(figures["peak_rss_mb"]) == {"ingest", "publisher", "worker", "worker2"}
     assert all(seconds > 0 for seconds in figures["cpu_seconds"].values())

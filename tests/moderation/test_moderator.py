@@ -1,5 +1,7 @@
 """The moderator against a real Redis and the real embedded engine."""
 
+import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -86,6 +88,41 @@ async def test_redelivered_comment_gets_the_same_verdict_without_inference(
     (again,) = await moderator.moderate([comment])
     assert again == first
     assert counting.scored == [comment.body]
+
+
+async def test_a_text_two_batches_bring_at_once_is_scored_once(
+    moderator: Moderator, counting: RecordingEngine, article: ArticleUpserted
+) -> None:
+    shared = f"Copy-paste wave about the budget {unique('w')}"
+    first = [make_comment(article.tenant_id, article.article_id, t) for t in (shared, "One.")]
+    second = [make_comment(article.tenant_id, article.article_id, t) for t in (shared, "Two.")]
+    a, b = await asyncio.gather(moderator.moderate(first), moderator.moderate(second))
+    assert counting.scored.count(shared) == 1
+    assert sorted(counting.scored) == sorted([shared, "One.", "Two."])
+    assert a[0].scores == b[0].scores
+
+
+async def test_a_batch_whose_shared_text_failed_elsewhere_scores_it_itself(
+    moderator: Moderator, counting: RecordingEngine, article: ArticleUpserted
+) -> None:
+    shared = f"Another wave {unique('f')}"
+    failing = {"armed": True}
+    score = counting.score_batch
+
+    def fail_once(texts: Sequence[str]) -> list[dict[str, float]]:
+        if failing.pop("armed", False):
+            raise RuntimeError("inference failed")
+        return score(texts)
+
+    counting.score_batch = fail_once  # type: ignore[method-assign]
+    first = [make_comment(article.tenant_id, article.article_id, shared)]
+    second = [make_comment(article.tenant_id, article.article_id, shared)]
+    a, b = await asyncio.gather(
+        moderator.moderate(first), moderator.moderate(second), return_exceptions=True
+    )
+    assert isinstance(a, RuntimeError)
+    assert not isinstance(b, BaseException)
+    assert b[0].scores.toxicity
 
 
 async def test_repeated_text_is_scored_once(

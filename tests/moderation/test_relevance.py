@@ -193,7 +193,8 @@ async def test_article_chunks_are_encoded_once_per_version_and_cached_compactly(
         second.close()
     assert counting.embedded == ["Ukraine's hopes."]
 
-    key = redis_keys.article_chunks("embedded", chunks_digest(chunks))
+    model = redis_keys.model_key(counting.name, counting.model_version)
+    key = redis_keys.article_chunks(model, chunks_digest(chunks))
     stored = await redis.hgetall(key)
     assert int(stored[b"rows"]) == len(chunks)
     assert len(stored[b"vectors"]) == len(chunks) * 384 * 2  # float16
@@ -212,6 +213,31 @@ async def test_article_chunks_are_encoded_once_per_version_and_cached_compactly(
     counting.embedded.clear()
     await moderator.moderate([make_comment(nato.tenant_id, nato.article_id, "Defence budgets.")])
     assert counting.embedded == ["Defence budgets."]
+
+
+async def test_a_new_model_version_never_reads_the_old_ones_cached_scores(
+    redis: Redis,
+    tenant: str,
+    counting: RecordingEngine,
+    moderator: Moderator,
+    nato: ArticleUpserted,
+) -> None:
+    text = unique("Defence budgets are a choice")
+    await moderator.moderate([make_comment(tenant, nato.article_id, text)])
+    assert text in counting.scored
+
+    same = RecordingEngine(counting)
+    newer = RecordingEngine(counting)
+    newer.model_version = counting.model_version + "+retrained"
+    for engine in (same, newer):
+        worker = Moderator(redis, engine, Policy(), CACHES)
+        try:
+            await worker.moderate([make_comment(tenant, nato.article_id, text)])
+        finally:
+            worker.close()
+    assert same.scored == []  # the same model: from the cache
+    assert newer.scored == [text]  # another model: scored again, article chunks too
+    assert set(article_chunks(nato)) <= set(newer.embedded)
 
 
 def test_policy_default_floor_is_the_shipped_calibration(tmp_path: Path) -> None:

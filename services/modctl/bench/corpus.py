@@ -1,14 +1,13 @@
-"""The benchmark's comments: development-data texts (20-2,000 characters) over several articles
-(the demo articles and a few generated ones), drawn so that no two streams share a text."""
+"""The benchmark's comments: news-length texts (texts.py) over several articles (the demo
+articles and a few generated ones), drawn so that no two streams share a text."""
 
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.modctl.bench.scorer import MAX_CHARS, MIN_CHARS
+from services.modctl.bench.texts import news_length_mix, news_sources
 from services.modctl.seed import parse_seed
-from services.modctl.training_data import load_examples
 
 DEMO = Path(__file__).resolve().parents[3] / "examples" / "demo"
 TOPICS = (
@@ -51,15 +50,9 @@ def load_articles(demo: Path = DEMO) -> list[Article]:
 
 
 def load_texts(data: Path, wanted: int, seed: int = 7) -> list[str]:
-    """Unique texts from the development data, shuffled; raises if there are not enough."""
-    if not data.is_dir():
-        raise ValueError(f"--data: {data} is not a directory (the development data)")
-    examples = load_examples(data, per_source=max(500, wanted // 2), seed=seed)
-    texts = list(dict.fromkeys(e.text for e in examples if MIN_CHARS <= len(e.text) <= MAX_CHARS))
-    random.Random(seed).shuffle(texts)
-    if len(texts) < wanted:
-        raise ValueError(f"--data: {len(texts)} usable texts in {data}, the run needs {wanted}")
-    return texts
+    """Unique news-length texts from the development data, shuffled; raises if there are not
+    enough."""
+    return news_length_mix(news_sources(data), wanted, seed)
 
 
 class Corpus:

@@ -1,14 +1,17 @@
 """The scoring engines alone: comments/s at batch sizes 1, 8 and 32, beside a naive loop that
-calls `Detoxify.predict` once per comment on the same model, all in one run.
+calls `Detoxify.predict` once per comment on the same model, all in one run, on news-length
+comments (texts.py), with the short-text figure beside them.
 
 The embedded engine is timed as the worker uses it (toxicity and the relevance embedding of
-each batch); the Detoxify engine and the naive loop score toxicity only, on a bert-base shaped
-checkpoint with random weights (speed depends on the shape, not the weights). The "detoxify
-int8" rows are the engine with MODERATION_DETOXIFY_QUANTIZE (ONNX Runtime, int8 weights), the
-"bf16" rows the torch model in bfloat16 (MODERATION_PRECISION, where the CPU has the units).
+each batch) and against the bare encoder's forward pass over the same texts (encoder.py):
+`scorer_vs_encoder` is the share of the model's own speed the scorer keeps. The two are
+measured twice, interleaved, and the better of each counts. The Detoxify engine and the naive
+loop score toxicity only, on a bert-base shaped checkpoint with random weights (speed depends
+on the shape, not the weights). The "detoxify int8" rows are the engine with
+MODERATION_DETOXIFY_QUANTIZE (ONNX Runtime, int8 weights), the "bf16" rows the torch model in
+bfloat16 (MODERATION_PRECISION, where the CPU has the units).
 """
 
-import random
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -21,7 +24,6 @@ if TYPE_CHECKING:
     from services.moderation.scoring import Engine
 
 BATCH_SIZES = (1, 8, 32)
-MIN_CHARS, MAX_CHARS = 20, 2000  # the comment lengths both benchmarks draw
 
 
 @dataclass(frozen=True)
@@ -42,22 +44,6 @@ class Rate:
         )
 
 
-def sample_texts(data: Path, count: int, seed: int = 0) -> list[str]:
-    """`count` development-data comments of 20-2,000 characters, in a random (seeded) order."""
-    from services.modctl.training_data import load_examples
-
-    texts = [
-        e.text
-        for e in load_examples(data, per_source=max(count, 500), seed=seed)
-        if MIN_CHARS <= len(e.text) <= MAX_CHARS
-    ]
-    if not texts:
-        raise ValueError(f"--data {data}: no comment texts of {MIN_CHARS}-{MAX_CHARS} characters")
-    rng = random.Random(seed)
-    rng.shuffle(texts)
-    return [texts[i % len(texts)] for i in range(count)]
-
-
 def time_batches(
     name: str, work: Callable[[Sequence[str]], object], texts: list[str], batch: int
 ) -> Rate:
@@ -76,22 +62,41 @@ def as_worker_runs(engine: "Engine") -> Callable[[Sequence[str]], object]:
     return lambda texts: run_engine(engine, dict(enumerate(texts)), {})
 
 
-def measure_embedded(texts: list[str]) -> tuple[list[Rate], dict[str, float], list[str]]:
-    """The engine as the worker loads it and, where that is bfloat16, in float32 beside it."""
+@dataclass
+class EmbeddedRun:
+    rates: list[Rate]
+    encoder: list[Rate]  # the bare forward pass, each way of cutting passes, twice
+    short: Rate  # batch 32 on the short mix
+    checks: list[str]
+
+    @property
+    def scorer(self) -> Rate:
+        """The better of the two batch-32 runs on the news-length texts."""
+        found = [r for r in self.rates if r.engine == "embedded" and r.batch == max(BATCH_SIZES)]
+        return max(found, key=lambda r: r.per_second)
+
+
+def measure_embedded(texts: list[str], short: list[str]) -> EmbeddedRun:
+    """The engine as the worker loads it, interleaved with the bare encoder on the same texts."""
+    from services.modctl.bench.encoder import encoder_rates
     from services.moderation.scoring.embedded import EmbeddedEngine
-    from services.moderation.scoring.precision import describe_check, max_difference
+    from services.moderation.scoring.precision import describe_check
 
     engine = EmbeddedEngine()
-    rates = [time_batches("embedded", as_worker_runs(engine), texts, b) for b in BATCH_SIZES]
-    if not engine.bfloat16:
-        return rates, {}, []
-    full = EmbeddedEngine(precision="float32")
-    work = as_worker_runs(full)
-    rates += [time_batches("embedded float32", work, texts, b) for b in BATCH_SIZES]
-    sample = texts[:64]
-    difference = max_difference(full.score_batch(sample), engine.score_batch(sample))
-    check = describe_check("bfloat16", engine.bfloat16_difference, True)
-    return rates, {"embedded": difference}, [f"embedded {check}"]
+    work = as_worker_runs(engine)
+    encoder = encoder_rates(texts)
+    rates = [time_batches("embedded", work, texts, b) for b in BATCH_SIZES]
+    encoder += encoder_rates(texts)
+    rates.append(time_batches("embedded", work, texts, max(BATCH_SIZES)))
+    checks = [f"embedded serves {engine.runtime}"]
+    if engine.probe_seconds:
+        timings = ", ".join(f"{n} {s * 1000:.0f} ms" for n, s in engine.probe_seconds.items())
+        checks.append(f"embedded probe texts: {timings}")
+        checks.append(
+            f"embedded {describe_check('bfloat16', engine.bfloat16_difference, engine.bfloat16)}"
+        )
+    short_rate = time_batches("embedded, short mix", work, short, max(BATCH_SIZES))
+    return EmbeddedRun(rates, encoder, short_rate, checks)
 
 
 @dataclass
@@ -160,20 +165,37 @@ def measure_detoxify(texts: list[str], workdir: Path, shape: str, quantize: bool
 
 @dataclass
 class ScorerReport:
-    texts: int
-    mean_chars: float
+    lengths: dict[str, float]  # of the news-length texts
+    short_lengths: dict[str, float]
     rates: list[Rate]
     naive: Rate | None
     differences: dict[str, float]
     checks: list[str]
+    embedded: EmbeddedRun | None = None
 
     def best(self, engine: str) -> Rate | None:
         found = [r for r in self.rates if r.engine == engine and r.batch == max(BATCH_SIZES)]
-        return found[0] if found else None
+        return max(found, key=lambda r: r.per_second) if found else None
+
+    def figures(self) -> dict[str, float]:
+        """The embedded engine's headline figures, as `modctl bench --json` names them."""
+        if self.embedded is None:
+            return {}
+        scorer, encoder = self.embedded.scorer, max(r.per_second for r in self.embedded.encoder)
+        return {
+            "scorer_cps": round(scorer.per_second, 1),
+            "encoder_cps": round(encoder, 1),
+            "scorer_vs_encoder": round(scorer.per_second / encoder, 3),
+            "short_scorer_cps": round(self.embedded.short.per_second, 1),
+        }
 
     def lines(self) -> list[str]:
-        out = [f"{self.texts} comments, mean {self.mean_chars:.0f} characters"]
+        from services.modctl.bench.texts import describe_lengths
+
+        out = [f"news-length mix: {describe_lengths(self.lengths)}"]
         out += [r.line() for r in self.rates]
+        if self.embedded is not None:
+            out += [r.line() for r in self.embedded.encoder]
         if self.naive is not None:
             out.append(self.naive.line())
             for engine in ("detoxify float32", "detoxify bf16", "detoxify int8"):
@@ -187,19 +209,26 @@ class ScorerReport:
         for name, difference in self.differences.items():
             out.append(f"{name} vs float32: max |score diff| {difference:.4f} (<= 64 comments)")
         out += self.checks
-        embedded = self.best("embedded")
-        if embedded is not None:
-            out.append(
-                f"embedded batch {embedded.batch}: {embedded.per_second:.1f} comments/s "
-                "(toxicity + embedding; target >= 120)"
-            )
+        if self.embedded is not None:
+            f = self.figures()
+            out += [
+                f"embedded batch 32 at news length: {f['scorer_cps']:.1f} comments/s "
+                f"(toxicity + embedding); bare encoder {f['encoder_cps']:.1f}/s; "
+                f"scorer/encoder {f['scorer_vs_encoder']:.2f} (target >= 0.9)",
+                f"short mix ({describe_lengths(self.short_lengths)}): "
+                f"embedded batch 32 {f['short_scorer_cps']:.1f} comments/s",
+            ]
         return out
 
     def as_dict(self) -> dict[str, object]:
+        rates = self.rates + (
+            [*self.embedded.encoder, self.embedded.short] if self.embedded else []
+        )
         return {
-            "texts": self.texts,
-            "mean_chars": round(self.mean_chars, 1),
-            "rates": [asdict(r) | {"per_second": round(r.per_second, 2)} for r in self.rates],
+            **self.figures(),
+            "news_length": self.lengths,
+            "short_mix": self.short_lengths,
+            "rates": [asdict(r) | {"per_second": round(r.per_second, 2)} for r in rates],
             "naive": asdict(self.naive) | {"per_second": round(self.naive.per_second, 2)}
             if self.naive
             else None,
@@ -210,27 +239,29 @@ class ScorerReport:
 
 def measure(
     texts: list[str],
+    short: list[str],
     engines: Sequence[str],
     shape: str = "original",
     quantize: bool = True,
     workdir: Path | None = None,
 ) -> ScorerReport:
-    """Every engine named, at every batch size, on the same texts."""
-    rates: list[Rate] = []
-    naive = None
-    differences: dict[str, float] = {}
-    checks: list[str] = []
+    """Every engine named, at every batch size, on the same news-length texts."""
+    from services.modctl.bench.texts import length_figures
+
+    report = ScorerReport(length_figures(texts), length_figures(short), [], None, {}, [])
     with ExitStack() as stack:
         for engine in engines:
             if engine == "embedded":
-                found, diff, check = measure_embedded(texts)
-                rates, differences, checks = rates + found, differences | diff, checks + check
+                report.embedded = measure_embedded(texts, short)
+                report.rates += report.embedded.rates
+                report.checks += report.embedded.checks
             elif engine == "detoxify":
                 where = workdir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
                 run = measure_detoxify(texts, where, shape, quantize)
-                rates, naive = rates + run.rates, run.naive
-                differences, checks = differences | run.differences, checks + run.checks
+                report.rates += run.rates
+                report.naive = run.naive
+                report.differences |= run.differences
+                report.checks += run.checks
             else:
                 raise ValueError(f"--engines: unknown engine {engine!r} (embedded, detoxify)")
-    mean_chars = sum(len(t) for t in texts) / len(texts)
-    return ScorerReport(len(texts), mean_chars, rates, naive, differences, checks)
+    return report

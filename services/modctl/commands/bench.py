@@ -25,7 +25,8 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     api.add_argument("--seconds", type=float, default=30.0)
     api.set_defaults(handler=cmd_perspective)
     scorer = which.add_parser(
-        "scorer", help="engines alone at batch 1/8/32 vs a naive Detoxify.predict loop"
+        "scorer",
+        help="engines alone at news length: batch 1/8/32, the bare encoder, a naive Detoxify loop",
     )
     scorer.add_argument("--engines", default="embedded,detoxify", help="comma-separated")
     scorer.add_argument("--texts", type=int, default=256, help="comments per measurement")
@@ -63,17 +64,22 @@ def cmd_perspective(args: argparse.Namespace) -> int:
 
 
 def cmd_scorer(args: argparse.Namespace) -> int:
-    from services.modctl.bench.scorer import measure, sample_texts
+    from services.modctl.bench.report import machine
+    from services.modctl.bench.scorer import measure
+    from services.modctl.bench.texts import news_length_mix, news_sources, short_mix
 
     if args.texts < 1:
         raise ValueError("--texts: must be at least 1")
     engines = [e.strip() for e in args.engines.split(",") if e.strip()]
-    report = measure(
-        sample_texts(args.data, args.texts), engines, args.shape, quantize=not args.no_int8
-    )
+    texts = news_length_mix(news_sources(args.data), args.texts)
+    short = short_mix(args.data, args.texts)
+    report = measure(texts, short, engines, args.shape, quantize=not args.no_int8)
+    found = machine()
+    print(f"{found['cpus']} CPUs, {found['cpu']}; flags: {', '.join(found['cpu_flags']) or 'none'}")
     for line in report.lines():
         print(line)
     if args.json is not None:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(report.as_dict(), indent=2) + "\n", encoding="utf-8")
+        figures = report.as_dict() | {"machine": found}
+        args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -40,7 +40,7 @@ def _options(parser: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="an environment variable for the services (a lever to compare), repeatable",
     )
-    parser.add_argument("--worker-batch", type=int, default=32, help="MODERATION_BATCH_SIZE")
+    parser.add_argument("--worker-batch", type=int, default=128, help="MODERATION_BATCH_SIZE")
     parser.set_defaults(handler=cmd_pipeline)
 
 
