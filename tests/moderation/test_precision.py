@@ -58,6 +58,22 @@ def test_disagreeing_bfloat16_falls_back_to_float32(
     assert "+bf16" not in detoxify.model_version
 
 
+def test_detoxify_auto_serves_bfloat16_only_where_it_was_faster_on_the_probes(
+    monkeypatch: pytest.MonkeyPatch, tiny_detoxify: tuple[Path, Path], tmp_path: Path
+) -> None:
+    from services.moderation.scoring import detoxify
+
+    monkeypatch.setattr(detoxify, "wants_bfloat16", lambda precision: True)
+    checkpoint, config_dir = tiny_detoxify
+    engine = DetoxifyEngine(
+        checkpoint=checkpoint, config_dir=config_dir, models_dir=tmp_path, precision="auto"
+    )
+    timings = engine.probe_seconds
+    assert set(timings) == {"float32", "bfloat16"}
+    assert engine.bfloat16 == (timings["bfloat16"] < timings["float32"])
+    assert engine.model_version.endswith("+bf16") == engine.bfloat16
+
+
 def test_detoxify_bfloat16_scores_agree_with_float32(
     tiny_detoxify: tuple[Path, Path], tmp_path: Path
 ) -> None:

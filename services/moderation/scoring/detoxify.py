@@ -19,7 +19,12 @@ from services.moderation.scoring import CheckpointError, LabelScores, Precision,
 from services.moderation.scoring.batching import INT8_TOKEN_BUDGET, TOKEN_BUDGET, token_groups
 from services.moderation.scoring.minilm_torch import embed_texts, load_encoder
 from services.moderation.scoring.onnx_int8 import Int8Classifier, load_int8
-from services.moderation.scoring.precision import PROBES, agrees_with_float32, wants_bfloat16
+from services.moderation.scoring.precision import (
+    PROBES,
+    agrees_with_float32,
+    faster_that_agrees,
+    wants_bfloat16,
+)
 from services.moderation.scoring.readout import as_read
 from services.moderation.scoring.registry import read_registry, sha256_of
 from services.moderation.scoring.torch_precision import bfloat16_copy, computing_in, use_threads
@@ -205,9 +210,13 @@ class DetoxifyEngine:
         self._encoder = load_encoder()
         self.bfloat16 = False
         self.bfloat16_difference: float | None = None
+        self.probe_seconds: dict[str, float] = {}  # float32 and bfloat16, on PROBES
         if wants_bfloat16(precision) and not quantize:
-            self.bfloat16, self.bfloat16_difference = agrees_with_float32(
-                "bfloat16", self.name, lambda bf16: self._score(PROBES, bf16, None)
+            self.bfloat16, self.bfloat16_difference, self.probe_seconds = faster_that_agrees(
+                precision,
+                self.name,
+                ("float32", "bfloat16"),
+                lambda bf16: self._score(PROBES, bf16, None),
             )
         digest = digest or sha256_of(path)
         self._int8: Int8Classifier | None = None

@@ -10,7 +10,6 @@ with float32's (precision.py); the timings are logged and kept on the engine.
 
 import logging
 import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -21,7 +20,7 @@ import numpy as np
 
 from services.moderation.scoring import LabelScores, Precision, Vectors
 from services.moderation.scoring.minilm_onnx import OnnxUnavailable, load_onnx_encoder
-from services.moderation.scoring.precision import PROBES, agrees_with_float32, wants_bfloat16
+from services.moderation.scoring.precision import PROBES, faster_that_agrees, wants_bfloat16
 from services.moderation.scoring.readout import (
     DIMENSIONS,
     Encoded,
@@ -62,16 +61,6 @@ def float32_runtime(weights: WeightsInfo, models_dir: Path, threads: int) -> Run
         return torch_runtime(weights.path, threads, bfloat16=False)
 
 
-def seconds_to_run(work: Callable[[], object], repeats: int = 3) -> float:
-    """The fastest of `repeats` runs: the least disturbed by the rest of the machine."""
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        best = min(best, time.perf_counter() - started)
-    return best
-
-
 class EmbeddedEngine:
     """`score_batch` keeps the comments' embeddings so the `embed` call that follows for the
     same batch (see analysis.run_engine) does not encode them again."""
@@ -110,19 +99,13 @@ class EmbeddedEngine:
         if not wants_bfloat16(precision):
             return full
         fast = torch_runtime(self._weights.path, threads, bfloat16=True)
-        agrees, self.bfloat16_difference = agrees_with_float32(
-            "bfloat16", self.name, lambda bf16: self._score(PROBES, fast if bf16 else full)
+        serve_fast, self.bfloat16_difference, self.probe_seconds = faster_that_agrees(
+            precision,
+            self.name,
+            (full.name, fast.name),
+            lambda bf16: self._score(PROBES, fast if bf16 else full),
         )
-        self.probe_seconds = {
-            r.name: round(seconds_to_run(partial(self._score, PROBES, r)), 4) for r in (full, fast)
-        }
-        faster = self.probe_seconds[fast.name] < self.probe_seconds[full.name]
-        serves = fast if agrees and (faster or precision == "bfloat16") else full
-        timings = ", ".join(f"{name} {s * 1000:.0f} ms" for name, s in self.probe_seconds.items())
-        log.info(
-            "embedded engine on %d probe texts: %s; serving %s", len(PROBES), timings, serves.name
-        )
-        return serves
+        return fast if serve_fast else full
 
     def _score(self, texts: Sequence[str], runtime: Runtime) -> list[LabelScores]:
         seen = [as_read(t) for t in texts]
