@@ -22,13 +22,15 @@ class ModerationSettings(ServiceSettings):
     ] = "original"
     detoxify_checkpoint: Path | None = None
     detoxify_config_dir: Path | None = None
+    # Installed Detoxify checkpoints and the ONNX graphs the engines export once (onnx/):
+    # it must be writable, or the embedded engine serves torch (about 1 GB more memory).
     models_dir: Path = Path(".data/models")
     # The Detoxify model in ONNX Runtime with int8 weights (exported once, cached in
     # models_dir/onnx/): about 3x faster on CPU. At load its scores are checked against the
     # torch model's on fixed probe texts; past 0.02 apart the engine logs it and serves torch.
     detoxify_quantize: bool = False
-    # bfloat16 where the CPU computes it natively (AMX, AVX512-BF16): about 2x the encoders'
-    # speed; each engine checks its scores against float32 at start-up (precision.py).
+    # `auto`: bfloat16 where the CPU has the units (AMX, AVX512-BF16) and it is faster than
+    # float32 on the probe texts and agrees with it; timed at start-up (precision.py).
     precision: Precision = "auto"
     # "process": the model runs in a child process, so its Python work never holds up the
     # event loop (Kafka, Redis, verdicts); "thread": in the worker's own process (about 80 MB

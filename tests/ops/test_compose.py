@@ -133,3 +133,8 @@ def test_dockerfile_is_multi_stage_slim_and_not_root() -> None:
     users = [line.split()[1] for line in final if line.startswith("USER ")]
     assert users, "the final stage must switch to a user"
     assert users[-1].split(":")[0] not in {"0", "root"}
+    # The exported ONNX graph ships in the image, in a models directory its user may write.
+    assert any("MODERATION_MODELS_DIR=/opt/models" in line for line in final)
+    models = [line for line in final if line.startswith("COPY") and "/opt/models" in line]
+    assert models, "the final stage must copy the models directory"
+    assert f"--chown={users[-1]}" in models[0].split()

@@ -8,6 +8,7 @@ Detoxify's `original` model (BertForSequenceClassification, bert-base-uncased: 1
 Scores from either prove structure, never quality.
 """
 
+import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +41,15 @@ SHAPES = {
 
 
 def _write_vocab(config_dir: Path, shape: str) -> int:
-    """The tokenizer files; returns the vocabulary size."""
+    """The tokenizer files; returns the vocabulary size. The tokenizer truncates at the
+    shape's positions, as Detoxify's own tokenizers do at 512."""
     target = config_dir / "vocab.txt"
+    tokenizer = {
+        "do_lower_case": True,
+        "model_max_length": SHAPES[shape].max_positions,
+        "tokenizer_class": "BertTokenizer",
+    }
+    (config_dir / "tokenizer_config.json").write_text(json.dumps(tokenizer) + "\n", "utf-8")
     if shape == "tiny":
         target.write_text("\n".join(TINY_VOCAB) + "\n", encoding="utf-8")
         return len(TINY_VOCAB)
@@ -49,10 +57,6 @@ def _write_vocab(config_dir: Path, shape: str) -> int:
 
     # all-MiniLM-L6-v2 tokenises with bert-base-uncased's vocabulary (30,522 tokens).
     shutil.copyfile(Path(package).parent / "model" / "vocab.txt", target)
-    (config_dir / "tokenizer_config.json").write_text(
-        '{"do_lower_case": true, "model_max_length": 512, "tokenizer_class": "BertTokenizer"}\n',
-        encoding="utf-8",
-    )
     return sum(1 for _ in target.open(encoding="utf-8"))
 
 
