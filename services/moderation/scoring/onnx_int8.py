@@ -4,7 +4,6 @@ cached under the models directory, so a restart loads it in a second instead of 
 The engine serves it only after an agreement check against float32 (precision.py).
 """
 
-import logging
 import os
 import tempfile
 import warnings
@@ -16,8 +15,7 @@ import torch
 from onnxruntime.quantization import QuantType, quantize_dynamic
 
 from services.moderation.scoring import CheckpointError
-
-log = logging.getLogger(__name__)
+from services.moderation.scoring.onnx_session import cpu_session, open_or_export
 
 OPSET = 17
 
@@ -90,34 +88,22 @@ def export_int8(model: torch.nn.Module, target: Path) -> None:
         os.replace(int8, target)
 
 
-def open_session(path: Path, threads: int) -> Int8Classifier:
-    options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    # Threads that spin between passes take the cores the worker's event loop and the other
-    # services need (as torch's OpenMP threads did: see engine_process.py).
-    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    options.log_severity_level = 3  # errors only: its own log lines would break JSON logs
-    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-    return Int8Classifier(session)
-
-
 def load_int8(
     model: torch.nn.Module, models_dir: Path, sha256: str, threads: int
 ) -> Int8Classifier:
     """The cached int8 model of the checkpoint with this sha256, exported first if there is
-    none; a cached file that does not load is rebuilt once, then CheckpointError names it."""
+    none (onnx_session.py); CheckpointError names a file that cannot be made or opened."""
     path = cached_path(models_dir, sha256)
-    if path.is_file():
+
+    def export() -> None:
         try:
-            return open_session(path, threads)
-        except Exception as error:  # onnxruntime raises its own types for each kind of damage
-            log.warning("int8 model %s does not load (%s): exporting it again", path, error)
+            export_int8(model, path)
+        except Exception as error:  # export and quantisation fail in many ways (disk, operators)
+            raise CheckpointError(path, f"cannot export the int8 ONNX model: {error}") from error
+
     try:
-        export_int8(model, path)
-    except Exception as error:  # export and quantisation fail in many ways (disk, operators)
-        raise CheckpointError(path, f"cannot export the int8 ONNX model: {error}") from error
-    try:
-        return open_session(path, threads)
+        return open_or_export(path, lambda p: Int8Classifier(cpu_session(p, threads)), export)
+    except CheckpointError:
+        raise
     except Exception as error:
         raise CheckpointError(path, f"int8 ONNX model does not load: {error}") from error
