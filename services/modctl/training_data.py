@@ -280,15 +280,30 @@ class Splits:
     nyt_published: list[Example]  # unlabelled published news comments
 
 
-def load_splits(data: Path, scale: float = 1.0, seed: int = 0) -> Splits:
+def load_splits(
+    data: Path, scale: float = 1.0, seed: int = 0, leave_out: str | None = None
+) -> Splits:
     """The training set (each source's quota times `scale`) and every evaluation set; a text
-    in an evaluation set is never in the training set."""
+    in an evaluation set is never in the training set. `leave_out` names a training source to
+    hold out whole instead (leave-one-source-out: how the model meets a source it never saw)."""
+    if leave_out is not None and leave_out not in TRAINING_SOURCES:
+        known = ", ".join(TRAINING_SOURCES)
+        raise ValueError(f"--leave-out: {leave_out!r} is not a training source ({known})")
     rng = random.Random(seed)
     held_out = {name: _cleaned(load(data)) for name, load in HELD_OUT_SOURCES.items()}
     unseen = {e.text.lower() for examples in held_out.values() for e in examples}
+    if leave_out is not None:
+        held_out[leave_out] = [
+            e
+            for e in _cleaned(TRAINING_SOURCES[leave_out][0](data))
+            if e.text.lower() not in unseen
+        ]
+        unseen |= {e.text.lower() for e in held_out[leave_out]}
     training: list[Example] = []
     validation: list[Example] = []
     for name, (load, quota) in TRAINING_SOURCES.items():
+        if name == leave_out:
+            continue
         rows = [e for e in _cleaned(load(data)) if e.text.lower() not in unseen]
         if name in NEWS_SOURCES:
             validation += [e for e in rows if is_news_validation(e.text)]

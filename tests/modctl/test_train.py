@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from services.modctl.cli import main
+from services.modctl.training_data import load_splits
 from services.moderation.scoring.embedded import EmbeddedEngine
 
 RUDE = ["you stupid idiot", "shut up moron", "what a pathetic loser", "i will hurt you"]
@@ -129,3 +130,24 @@ def test_a_missing_data_folder_is_an_error(
 ) -> None:
     assert main(["train", "--data", str(tmp_path / "none")]) == 1
     assert "not a directory" in capsys.readouterr().err
+
+
+def test_a_left_out_source_is_held_out_whole_and_never_trained_on(tmp_path: Path) -> None:
+    build_data(tmp_path / "data")
+    splits = load_splits(tmp_path / "data", leave_out="olid")
+    assert "olid" not in {e.source for e in splits.training}
+    assert {e.source for e in splits.held_out["olid"]} == {"olid"}
+    assert len(splits.held_out["olid"]) == 60
+    trained = {e.text.lower() for e in splits.training}
+    assert not trained & {e.text.lower() for e in splits.held_out["olid"]}
+    with pytest.raises(ValueError, match="not a training source"):
+        load_splits(tmp_path / "data", leave_out="ethos")
+
+
+def test_leaving_a_source_out_needs_an_output_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_data(tmp_path / "data")
+    args = ["train", "--data", str(tmp_path / "data"), "--leave-out", "olid"]
+    assert main(args) == 1
+    assert "--leave-out: give --output" in capsys.readouterr().err

@@ -43,6 +43,11 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     train.add_argument(
         "--probe-frames", type=int, default=16, help="bias probe frames per madlibs template"
     )
+    train.add_argument(
+        "--leave-out",
+        metavar="SOURCE",
+        help="hold this training source out whole and measure the model on it (needs --output)",
+    )
     train.set_defaults(handler=cmd_train)
 
 
@@ -68,8 +73,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise ValueError(f"--data {args.data}: not a directory")
     if not 0.0 < args.scale <= 1.0:
         raise ValueError(f"--scale {args.scale}: must be in (0, 1]")
+    if args.leave_out and args.output is None:
+        raise ValueError("--leave-out: give --output, so the shipped weights are not replaced")
     output: Path = args.output or WEIGHTS_FILE
-    splits = load_splits(args.data, args.scale, args.seed)
+    splits = load_splits(args.data, args.scale, args.seed, args.leave_out)
     if args.feedback:
         from services.modctl.feedback import add_feedback
 
@@ -93,6 +100,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         command += f" --scale {args.scale}"
     if args.epochs != 1.0:
         command += f" --epochs {args.epochs}"
+    if args.leave_out:
+        command += f" --leave-out {args.leave_out}"
     if args.feedback:
         command += " --feedback" + (
             f" --feedback-tenant {args.feedback_tenant}" * bool(args.feedback_tenant)
