@@ -73,6 +73,7 @@ def test_tiny_benchmark_run_reports_every_figure(kafka_bootstrap: str, tmp_path:
         comments=40,
         half_load_seconds=2.0,
         warm_up=8,
+        worker_batch=32,  # the scorer alone then times 4 x 32 texts, not 4 x 128
         bootstrap=kafka_bootstrap,
         settle_seconds=120.0,
     )
