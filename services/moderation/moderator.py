@@ -286,7 +286,7 @@ class Moderator:
                 future.set_result(run.analyses.get(digest) if run else None)
 
     async def _wait_for(
-        self, elsewhere: dict[str, "asyncio.Future[Analysis | None]"], texts: dict[str, str]
+        self, elsewhere: dict[str, asyncio.Future[Analysis | None]], texts: dict[str, str]
     ) -> dict[str, Analysis]:
         """The analyses another batch is computing; any it failed to compute, scored here."""
         results = await asyncio.gather(*elsewhere.values())

@@ -34,7 +34,6 @@ class Finetuned:
     head_weight: torch.Tensor  # labels x 384, float32
     head_bias: torch.Tensor  # labels, float32
     encoder_state: dict[str, torch.Tensor]  # float32, keys as in BertModel.state_dict()
-    blend: tuple[float, float, float] | None = None
 
 
 def mean_pool(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -75,7 +74,6 @@ def load_finetuned(path: Path = WEIGHTS_FILE) -> Finetuned:
         tensors.pop(HEAD_WEIGHT),
         tensors.pop(HEAD_BIAS),
         {name: tensor.float() for name, tensor in tensors.items()},
-        info.blend,
     )
 
 

@@ -28,7 +28,6 @@ class Encoder:
     labels: tuple[str, ...]  # the head's outputs, in order
     head_weight: torch.Tensor  # labels x DIMENSIONS
     head_bias: torch.Tensor
-    blend: tuple[float, float, float] | None  # toxicity with the lexical model (finetuned.py)
 
 
 @cache
@@ -51,7 +50,6 @@ def load_encoder(weights: Path = WEIGHTS_FILE) -> Encoder:
         finetuned.labels,
         finetuned.head_weight,
         finetuned.head_bias,
-        finetuned.blend,
     )
 
 
