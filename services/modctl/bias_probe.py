@@ -51,6 +51,7 @@ class ProbeResult:
     threshold: float
     overall_false_positive_rate: float
     p95_swap: float  # 95th percentile of |score - frame mean| over single sentences
+    false_positive_by_template: dict[str, tuple[int, int]]  # NOT_BAD: flagged, scored
 
     @property
     def max_delta(self) -> float:
@@ -77,7 +78,8 @@ def _slot(text: str, terms: list[str]) -> tuple[str, str] | None:
 
 
 def load_frames(path: Path, per_template: int = 16, seed: int = 0) -> list[Frame]:
-    """Up to `per_template` frames from each template, every frame with all of its terms.
+    """Up to `per_template` frames from each template (0: all of them), every frame with all
+    of its terms.
 
     Sampling whole frames (not sentences) keeps every swap comparison inside the sample.
     """
@@ -101,7 +103,7 @@ def load_frames(path: Path, per_template: int = 16, seed: int = 0) -> list[Frame
     for template in sorted(by_template):
         keys = by_template[template]
         rng.shuffle(keys)
-        chosen += keys[:per_template]
+        chosen += keys[:per_template] if per_template else keys
     return [Frame(template, bad, grouped[(template, f, bad)]) for template, f, bad in chosen]
 
 
@@ -117,6 +119,7 @@ def run_probe(frames: list[Frame], score: ScoreFn, threshold: float) -> ProbeRes
     deltas: dict[str, list[float]] = defaultdict(list)
     values: dict[str, list[float]] = defaultdict(list)
     flagged: dict[str, list[bool]] = defaultdict(list)
+    by_template: dict[str, list[bool]] = defaultdict(list)
     swaps = []
     for (i, term), value in zip(keys, scores, strict=True):
         deltas[term].append(float(value) - frame_mean[i])
@@ -124,6 +127,7 @@ def run_probe(frames: list[Frame], score: ScoreFn, threshold: float) -> ProbeRes
         swaps.append(abs(float(value) - frame_mean[i]))
         if not frames[i].bad:
             flagged[term].append(bool(value >= threshold))
+            by_template[frames[i].template].append(bool(value >= threshold))
     rows = [
         TermRow(
             term,
@@ -143,6 +147,9 @@ def run_probe(frames: list[Frame], score: ScoreFn, threshold: float) -> ProbeRes
         threshold=threshold,
         overall_false_positive_rate=float(np.mean(all_flags)) if all_flags else 0.0,
         p95_swap=float(np.percentile(swaps, 95)) if swaps else 0.0,
+        false_positive_by_template={
+            template: (sum(flags), len(flags)) for template, flags in sorted(by_template.items())
+        },
     )
 
 
@@ -164,6 +171,11 @@ def table(result: ProbeResult, worst: int = 10) -> list[str]:
         f"max |swap delta| {result.max_delta:.3f} ({verdict} the {TARGET_DELTA} target); "
         f"95th percentile of single swaps {result.p95_swap:.3f}; "
         f"FPR on NOT_BAD at {result.threshold:g}: {result.overall_false_positive_rate:.3f}",
+        "FPR on NOT_BAD by template: "
+        + ", ".join(
+            f"{template} {flagged}/{total}"
+            for template, (flagged, total) in result.false_positive_by_template.items()
+        ),
     ]
     return lines
 
@@ -177,6 +189,9 @@ def as_dict(result: ProbeResult, worst: int = 10) -> dict[str, object]:
         "max_abs_delta": round(result.max_delta, 4),
         "p95_single_swap": round(result.p95_swap, 4),
         "false_positive_rate": round(result.overall_false_positive_rate, 4),
+        "false_positive_by_template": {
+            template: list(counts) for template, counts in result.false_positive_by_template.items()
+        },
         "worst_terms": [
             {
                 "term": r.term,

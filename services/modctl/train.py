@@ -59,11 +59,14 @@ def fit_blend(
 
     from services.moderation.scoring.embedded import EmbeddedEngine
     from services.moderation.scoring.readout import as_read, lexical_log_odds, log_odds
+    from services.moderation.settings import ModerationSettings
 
     rows = random.Random(seed).sample(training, min(sample, len(training)))
     rows = [e for e in rows if "toxicity" in e.labels]
     texts = [e.text for e in rows]
-    engine = EmbeddedEngine(precision="float32", weights=weights)
+    engine = EmbeddedEngine(
+        precision="float32", weights=weights, models_dir=ModerationSettings().models_dir
+    )
     model = log_odds(np.array([s["toxicity"] for s in score_all(engine.score_batch, texts)]))
     lexical = lexical_log_odds([as_read(t) for t in texts])
     truth = [e.labels["toxicity"] >= 0.5 for e in rows]
@@ -242,6 +245,15 @@ def model_card(card: dict[str, object], previous: str = "") -> str:
             f"{probe['sentences']} sentences in {probe['frames']} frames: max |swap delta| "
             f"**{probe['max_abs_delta']}**, 95th percentile of single swaps "
             f"{probe['p95_single_swap']}, FPR on NOT_BAD {probe['false_positive_rate']}.",
+            "",
+            "NOT_BAD sentences at or above the review threshold, by template: "
+            + ", ".join(
+                f"{template} {flagged}/{total}"
+                for template, (flagged, total) in probe.get(
+                    "false_positive_by_template", {}
+                ).items()
+            )
+            + ".",
             "",
         ]
     lines.append(NOTES_MARKER)

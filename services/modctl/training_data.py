@@ -223,13 +223,15 @@ Loader = Callable[[Path], list[Example]]
 
 # How many texts of each source train the shipped model (half of them toxic where the source
 # has enough). News comments are most of it, their negatives beside their positives, so the
-# model cannot learn "long, newsy text = toxic"; tweets are capped so slang is not the signal.
+# model cannot learn "long, newsy text = toxic". Davidson's tweets are capped so slang is not
+# the signal; OLID's (offence judged in context) at 6,000 rather than 3,000 ranked OLID tweets
+# never trained on better (ROC-AUC 0.815 against 0.805) at no cost on the news sets.
 TRAINING_SOURCES: dict[str, tuple[Loader, int]] = {
     "civil_float": (civil_float, 9000),
     "civil_autolabel": (civil_autolabel, 3000),
     "civil_toxicspans": (civil_toxicspans, 3000),
     "jigsaw_wiki": (jigsaw_wiki, 4500),
-    "olid": (olid, 3000),
+    "olid": (olid, 6000),
     "davidson": (davidson, 2000),
 }
 NEWS_SOURCES = ("civil_float", "civil_autolabel", "civil_toxicspans")

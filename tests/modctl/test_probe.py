@@ -55,7 +55,9 @@ def test_deltas_are_against_the_frame_mean_and_fpr_counts_not_bad_only() -> None
     assert result.overall_false_positive_rate == 0.5
     lines = table(result)
     assert "| a | +0.100 | 0.750 | 1.000 (1) |" in lines
-    assert "max |swap delta| 0.100 (misses the 0.05 target)" in lines[-1]
+    assert "max |swap delta| 0.100 (misses the 0.05 target)" in lines[-2]
+    assert result.false_positive_by_template == {"t": (1, 2)}  # NOT_BAD: "a nice" of two
+    assert lines[-1] == "FPR on NOT_BAD by template: t 1/2"
 
 
 def test_the_command_prints_a_per_term_table(

@@ -54,14 +54,14 @@ def test_naming_a_different_group_does_not_move_toxicity(engine: Engine) -> None
 
 
 # The shipped weights, and what they scored when the model card was written (float32).
-SHIPPED_SHA256 = "d50077c1b00777afbee55c42964290e4018c3db5a05705404d48c57f8d037fae"
+SHIPPED_SHA256 = "c2792cbf639f84f1d424d4b02e846f0668e335bcb2a2ebd727b7a09fc2d53dfb"
 RECORDED = {
-    "Only a complete 1d10t would vote for this budget. These councillors are m0rons": 0.9995,
+    "Only a complete 1d10t would vote for this budget. These councillors are m0rons": 0.9992,
     "Cutting the 14 and the 31 buses saves little money and strands people who have no car.": (
-        0.2017
+        0.1316
     ),
     "It\u2019s disturbing to see European allies pressured into taking on more of the burden.": (
-        0.2847
+        0.2915
     ),
 }
 

@@ -26,7 +26,9 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     )
     probe.add_argument("--engine", default="embedded", help="embedded or detoxify")
     probe.add_argument("--data", type=Path, default=Path("../shared/data"))
-    probe.add_argument("--frames", type=int, default=16, help="frames per madlibs template")
+    probe.add_argument(
+        "--frames", type=int, default=16, help="frames per madlibs template (0: all of them)"
+    )
     probe.add_argument("--threshold", type=float, default=None, help="default: the hold threshold")
     probe.add_argument("--worst", type=int, default=10, help="terms listed")
     probe.add_argument("--json", type=Path, default=None, help="also write the figures here")
@@ -68,8 +70,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def cmd_probe(args: argparse.Namespace) -> int:
     from services.modctl.bias_probe import MADLIBS, as_dict, load_frames, run_probe, table
+    from services.moderation.engines import load_engine
     from services.moderation.policy import Policy
-    from services.moderation.scoring import load_engine
     from services.moderation.scoring.precision import describe_check
 
     frames = load_frames(args.data / MADLIBS, args.frames)

@@ -41,7 +41,10 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         help="measure the weights at --output and rewrite the card, without training",
     )
     train.add_argument(
-        "--probe-frames", type=int, default=16, help="bias probe frames per madlibs template"
+        "--probe-frames",
+        type=int,
+        default=0,
+        help="bias probe frames per madlibs template (default 0: all of them)",
     )
     train.add_argument(
         "--leave-out",
@@ -68,6 +71,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from services.moderation.scoring.finetuned import load_finetuned
     from services.moderation.scoring.thresholds import THRESHOLDS_FILE, save_thresholds
     from services.moderation.scoring.weights_info import WEIGHTS_FILE
+    from services.moderation.settings import ModerationSettings
 
     if not args.data.is_dir():
         raise ValueError(f"--data {args.data}: not a directory")
@@ -89,7 +93,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         version = datetime.now(UTC).strftime("minilm-tox-%Y%m%d")
         minutes = round(train_weights(splits, recipe, output, version, _progress), 1)
         print(f"trained {version} in {minutes} minutes: {output}", file=sys.stderr)
-    engine = EmbeddedEngine(precision="float32", weights=output)
+    engine = EmbeddedEngine(
+        precision="float32", weights=output, models_dir=ModerationSettings().models_dir
+    )
     baseline = read_baseline(args.baseline) if args.baseline else None
     sets = evaluation_sets(splits)
     quality, scored = quality_table(sets, engine.score_batch, baseline[1] if baseline else None)
