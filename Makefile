@@ -9,17 +9,13 @@ export TOKENIZERS_PARALLELISM := false
 
 .PHONY: install run up down infra ops-tools topics test test-unit lint fmt typecheck check clean
 
-install: $(VENV)/.installed
-
-$(VENV)/.installed: pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $@
+## the virtualenv and the Python dependencies (again only when pyproject.toml changes)
+install:
+	@PYTHON=$(PYTHON) VENV=$(VENV) bash deploy/install.sh
 
 ## the whole system in the foreground, demo data loaded; Ctrl-C stops it
 run: install
-	$(BIN)/modctl run
+	@$(BIN)/modctl run
 
 ## the same, left running in the background (`make down` stops it)
 up: install
@@ -48,6 +44,7 @@ test-unit: install ops-tools
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 fmt: install
 	$(BIN)/ruff format .

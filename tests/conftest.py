@@ -16,8 +16,10 @@ from redis.asyncio import Redis
 from services.common.contract import TOPIC_LAYOUT, Author, CommentSubmitted
 from services.common.settings import KafkaSettings, RedisSettings
 from services.common.topics import ensure_topics
-from services.modctl.testbed.processes import mint_key, wait_for_port
-from services.moderation.scoring import Engine, load_engine
+from services.modctl.processes import wait_for_port
+from services.modctl.testbed.processes import mint_key
+from services.moderation.engines import load_engine
+from services.moderation.scoring import Engine
 from tests.processes import free_port
 from tests.system import system
 from tests.tiny_detoxify import build_tiny_detoxify

@@ -6,15 +6,8 @@ from typing import TypeVar
 
 import pytest
 
-from services.modctl.testbed.processes import (
-    ROOT,
-    ServiceProcess,
-    System,
-    free_port,
-    running_system,
-    service_env,
-    wait_until_ok,
-)
+from services.modctl.processes import ROOT, ServiceProcess, free_port, wait_until_ok
+from services.modctl.testbed.processes import System, running_system, service_env
 
 __all__ = [
     "ROOT",

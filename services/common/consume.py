@@ -1,4 +1,5 @@
-"""Batch consumers: records into events; what cannot be read goes to the dead-letter topic."""
+"""Batch consumers: records into events; what cannot be read goes to the dead-letter topic,
+sent there by the one consumer group that owns the topic's dead letters."""
 
 import logging
 from collections.abc import Awaitable, Callable
@@ -12,6 +13,7 @@ from faststream.kafka.annotations import KafkaMessage
 from pydantic import BaseModel, ValidationError
 
 from services.common import metrics
+from services.common.contract import DEAD_LETTER_OWNERS
 from services.common.retry import process_isolating, retry_transient
 
 log = logging.getLogger(__name__)
@@ -112,6 +114,25 @@ async def dead_letter(broker: KafkaBroker, dlq_topic: str, poison: Poison) -> No
     metrics.DLQ_MESSAGES.labels(reason=poison.reason).inc()
 
 
+def owns_dead_letters(topic: str, group: str) -> bool:
+    """Whether `group` dead-letters `topic`'s unreadable records (`DEAD_LETTER_OWNERS`); the
+    names as KafkaSettings gives them, under one namespace. A topic with no owner is an error:
+    its unreadable records would reach the dead-letter topic from nobody."""
+    for source, owner in DEAD_LETTER_OWNERS.items():
+        if topic.endswith(source):
+            return group == topic.removesuffix(source) + owner
+    raise ValueError(f"topic {topic!r} has no dead-letter owner in DEAD_LETTER_OWNERS")
+
+
+def skip_unreadable(group: str, poison: Poison) -> None:
+    record = poison.record
+    log.info(
+        "skipped an unreadable record (another group dead-letters it)",
+        extra={"topic": record.topic, "partition": record.partition, "offset": record.offset},
+    )
+    metrics.UNREADABLE_SKIPPED.labels(topic=record.topic, group=group).inc()
+
+
 def subscribe_batches(
     broker: KafkaBroker,
     *,
@@ -126,9 +147,14 @@ def subscribe_batches(
     """Consume `topic` in batches of `model` events; commit only after `handle` succeeded.
 
     Records that are not a valid `model` are dead-lettered first, so they never block the
-    partition. Outages are waited out and a failing item is isolated (`process_isolating`);
-    a batch interrupted by shutdown is left uncommitted and delivered again.
+    partition; only by the group that owns the topic's dead letters, the others skip them.
+    Outages are waited out and a failing item is isolated (`process_isolating`); an item whose
+    handling kept failing is dead-lettered by its group, as only that group failed on it. A
+    batch interrupted by shutdown is left uncommitted and delivered again.
     """
+    owner = owns_dead_letters(topic, group)
+    if not owner:
+        metrics.UNREADABLE_SKIPPED.labels(topic=topic, group=group)  # reported from 0
 
     @broker.subscriber(
         topic,
@@ -143,7 +169,10 @@ def subscribe_batches(
     async def consume(body: list[bytes], message: KafkaMessage) -> None:
         decoded, poison = decode_records(message.raw_message, model)
         for bad in poison:
-            await retry_transient(partial(dead_letter, broker, dlq_topic, bad))
+            if owner:
+                await retry_transient(partial(dead_letter, broker, dlq_topic, bad))
+            else:
+                skip_unreadable(group, bad)
 
         async def handle_items(items: list[tuple[Record, M]]) -> None:
             await handle([event for _, event in items])

@@ -52,6 +52,16 @@ class ConsumerGroup(StrEnum):
     WEBHOOKS_RELEASES = "webhooks-releases"  # feed.published -> released webhooks
 
 
+# The one group that dead-letters a topic's unreadable records; the other groups reading the
+# topic skip them, so each lands on the dead-letter topic once.
+DEAD_LETTER_OWNERS: dict[Topic, ConsumerGroup] = {
+    Topic.ARTICLES: ConsumerGroup.MODERATION_ARTICLES,
+    Topic.COMMENTS_SUBMITTED: ConsumerGroup.MODERATION,
+    Topic.COMMENTS_MODERATED: ConsumerGroup.PUBLISHER,  # webhooks-verdicts skips
+    Topic.FEED_PUBLISHED: ConsumerGroup.WEBHOOKS_RELEASES,
+}
+
+
 class Verdict(StrEnum):
     APPROVED = "approved"
     REVIEW = "review"

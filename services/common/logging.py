@@ -6,6 +6,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from services.common.kafka_outage import KafkaOutageLog
+from services.common.settings import KafkaSettings
+
 # Attributes a LogRecord always has; anything else came in through `extra=` and is logged.
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
 
@@ -25,8 +28,10 @@ class JsonFormatter(logging.Formatter):
 
 
 def setup_logging(service: str, level: str = "INFO") -> None:
+    """JSON on stderr; a Kafka outage shows as two warnings, not aiokafka's flood of errors."""
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(KafkaOutageLog(KafkaSettings().outage_quiet_seconds))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -134,7 +134,7 @@ def pending_decision_bodies(tenant: str) -> str:
 
 
 def tenant(name: str) -> str:
-    """A hash: `created_at`, `private_feeds` ("1" or "0")."""
+    """A hash: `created_at`, `private_feeds` and `store_comments` ("1" or "0")."""
     return f"tenant:{name}"
 
 
@@ -164,8 +164,17 @@ def author_bucket(tenant: str, author_id: str) -> str:
 
 
 def perspective_tenant(tenant: str) -> str:
-    """A hash of the tenant's Perspective API options (`store_comments`)."""
+    """Where `store_comments` was kept before it joined the tenant record: read only to move it
+    there (`TenantStore.migrate_store_comments`)."""
     return f"perspective-tenant:{tenant}"
+
+
+PERSPECTIVE_TENANT_PATTERN = "perspective-tenant:*"
+
+
+def perspective_tenant_name(key: str) -> str:
+    """The tenant of a `perspective-tenant:{tenant}` key."""
+    return key.removeprefix("perspective-tenant:")
 
 
 def webhooks(tenant: str) -> str:

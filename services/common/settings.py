@@ -29,6 +29,9 @@ class KafkaSettings(BaseSettings):
     namespace: str = Field(default="", pattern=r"^[A-Za-z0-9._-]*$", max_length=100)
     # How often each consuming service measures its own consumer lag.
     lag_interval_seconds: float = Field(default=5.0, gt=0)
+    # An outage is logged once as it begins and once as it ends: when the client has gone this
+    # long without a connection error (services.common.kafka_outage).
+    outage_quiet_seconds: float = Field(default=10.0, gt=0)
     # An existing cluster's security: SSL and/or SASL (PLAIN or SCRAM), as Kafka names them.
     security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
     sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"

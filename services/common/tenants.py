@@ -3,6 +3,7 @@ which tenant it is. Only a key's sha256 is stored: keys are random and long (240
 fast hash is enough, and a leaked Redis dump holds no usable key."""
 
 import hashlib
+import logging
 import secrets
 import time
 from collections.abc import Mapping
@@ -16,6 +17,8 @@ from redis.typing import EncodableT, FieldT
 from services.common import redis_keys
 from services.common.contract import Identifier
 from services.common.redis_keys import as_text
+
+log = logging.getLogger(__name__)
 
 KEY_PREFIX = "mk_"
 KEY_ID_LENGTH = 12  # hex digits of the digest shown in listings and used to revoke
@@ -59,6 +62,8 @@ class Tenant:
     name: str
     created_at: float
     private_feeds: bool
+    # Perspective `analyze` calls with `doNotStore: false` enter the moderation pipeline.
+    store_comments: bool = False
 
 
 @dataclass(frozen=True)
@@ -113,10 +118,18 @@ class TenantStore:
         assert found is not None
         return found
 
-    async def set_private_feeds(self, name: str, private: bool) -> Tenant:
+    async def update_tenant(
+        self, name: str, *, private_feeds: bool | None = None, store_comments: bool | None = None
+    ) -> Tenant:
+        """Change the settings given (None: leave it as it is)."""
         if await self.tenant(name) is None:
             raise UnknownTenant(name)
-        await self.redis.hset(redis_keys.tenant(name), "private_feeds", "1" if private else "0")
+        settings = {"private_feeds": private_feeds, "store_comments": store_comments}
+        changes: dict[FieldT, EncodableT] = {
+            k: "1" if v else "0" for k, v in settings.items() if v is not None
+        }
+        if changes:
+            await self.redis.hset(redis_keys.tenant(name), mapping=changes)
         found = await self.tenant(name)
         assert found is not None
         return found
@@ -125,12 +138,41 @@ class TenantStore:
         fields = _text(await self.redis.hgetall(redis_keys.tenant(name)))
         if "created_at" not in fields:
             return None
-        return Tenant(name, float(fields["created_at"]), fields.get("private_feeds") == "1")
+        return Tenant(
+            name,
+            float(fields["created_at"]),
+            private_feeds=fields.get("private_feeds") == "1",
+            store_comments=fields.get("store_comments") == "1",
+        )
 
     async def tenants(self) -> list[Tenant]:
         names = sorted(as_text(n) for n in await self.redis.smembers(redis_keys.tenants()))
         found = [await self.tenant(n) for n in names]
         return [t for t in found if t is not None]
+
+    async def migrate_store_comments(self) -> tuple[int, int]:
+        """Move `store_comments` from the hashes it used to have of its own
+        (`perspective-tenant:{name}`) into the tenant records and delete those hashes; returns
+        (moved, dropped). Idempotent: once they are gone there is nothing to move, and a value
+        the record already holds (set by `modctl tenants update`) wins over an old one. The
+        option of a name with no tenant record is dropped: no key can act for it."""
+        moved = dropped = 0
+        pattern = redis_keys.PERSPECTIVE_TENANT_PATTERN
+        async for key in self.redis.scan_iter(match=pattern, count=1000):
+            name = redis_keys.perspective_tenant_name(as_text(key))
+            value = await self.redis.hget(key, "store_comments")
+            if await self.tenant(name) is None:
+                log.warning("dropped store_comments of an unknown tenant", extra={"tenant": name})
+                await self.redis.delete(key)
+                dropped += 1
+                continue
+            stored = "1" if value is not None and as_text(value) == "1" else "0"
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.hsetnx(redis_keys.tenant(name), "store_comments", stored)
+                pipe.delete(key)
+                await pipe.execute()
+            moved += 1
+        return moved, dropped
 
     # Keys
 

@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 
 from services.common.settings import KafkaSettings
 from services.common.topics import ensure_topics
-from services.modctl.processes import DATA
+from services.modctl.processes import DATA, ServiceProcess
 from services.modctl.testbed.infra import LocalKafka, LocalRedis, new_kafka, new_redis
-from services.modctl.testbed.processes import ServiceProcess, System, running_system
+from services.modctl.testbed.processes import System, running_system
 from services.modctl.testbed.stream import Stream, Tally, count
 
 FAULTS = ("kill-worker", "kill-publisher", "stop-worker", "redis-outage", "kafka-outage")

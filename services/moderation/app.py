@@ -12,9 +12,10 @@ from services.common.broker import create_broker
 from services.common.contract import ConsumerGroup, Topic
 from services.common.http import add_operational_routes, redis_check
 from services.common.lag import Subscription, lag_monitor
+from services.moderation.engine_process import EngineProcess
+from services.moderation.engines import load_engine
 from services.moderation.moderator import CacheSettings, Moderator
-from services.moderation.scoring import CheckpointError, Engine, load_engine
-from services.moderation.scoring.engine_process import EngineProcess
+from services.moderation.scoring import CheckpointError, Engine
 from services.moderation.settings import ModerationSettings
 from services.moderation.worker import subscribe_moderation
 

@@ -24,7 +24,8 @@ from multiprocessing.connection import Connection, wait
 from typing import TYPE_CHECKING, Any
 
 from services.moderation.analysis import A, C, EngineRun, K, run_engine
-from services.moderation.scoring import Engine, LabelScores, Vectors, load_engine
+from services.moderation.engines import load_engine
+from services.moderation.scoring import Engine, LabelScores, Vectors
 
 if TYPE_CHECKING:
     from services.moderation.settings import ModerationSettings

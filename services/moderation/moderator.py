@@ -38,10 +38,10 @@ from services.moderation.analysis import (
     reaction_vectors,
     relevance,
 )
+from services.moderation.engine_process import runner
 from services.moderation.policy import Context, Policy, decide
 from services.moderation.policy_store import PolicyStore
 from services.moderation.scoring import Engine, LabelScores, Vectors
-from services.moderation.scoring.engine_process import runner
 
 CommentRef = tuple[str, str]  # (tenant, comment_id)
 

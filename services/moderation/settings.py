@@ -8,7 +8,7 @@ from pydantic_settings import SettingsConfigDict
 
 from services.common.settings import ServiceSettings
 from services.moderation.policy import Policy
-from services.moderation.scoring import Precision
+from services.moderation.scoring import DEFAULT_MODELS_DIR, Precision
 
 
 class ModerationSettings(ServiceSettings):
@@ -24,7 +24,7 @@ class ModerationSettings(ServiceSettings):
     detoxify_config_dir: Path | None = None
     # Installed Detoxify checkpoints and the ONNX graphs the engines export once (onnx/):
     # it must be writable, or the embedded engine serves torch (about 1 GB more memory).
-    models_dir: Path = Path(".data/models")
+    models_dir: Path = DEFAULT_MODELS_DIR
     # The Detoxify model in ONNX Runtime with int8 weights (exported once, cached in
     # models_dir/onnx/): about 3x faster on CPU. At load its scores are checked against the
     # torch model's on fixed probe texts; past 0.02 apart the engine logs it and serves torch.

@@ -16,14 +16,13 @@ from services.common.http import (
     add_operational_routes,
     redis_check,
 )
+from services.moderation.engines import load_engine
 from services.moderation.policy import Policy
 from services.moderation.policy_store import PolicyStore
-from services.moderation.scoring import load_engine
 from services.perspective import coral, metrics, routes
 from services.perspective.errors import error_response, install_error_handlers
 from services.perspective.scorer import Scorer
 from services.perspective.settings import PerspectiveSettings
-from services.perspective.tenants import TenantOptions
 
 log = logging.getLogger(__name__)
 METHODS = {"/v1alpha1/comments:analyze": "analyze", "/v1alpha1/comments:suggestscore": "suggest"}
@@ -39,6 +38,13 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Before the first call: `analyze` reads store_comments from the tenant record only.
+        moved, dropped = await auth.tenants.migrate_store_comments()
+        if moved or dropped:
+            log.info(
+                "store_comments moved into the tenant records",
+                extra={"moved": moved, "dropped": dropped},
+            )
         scorer = Scorer(load_engine(settings.engine), settings.batch_size)
         log.info("engine ready", extra={"engine": settings.engine, "labels": scorer.labels})
         app.state.scorer = scorer
@@ -50,9 +56,8 @@ def create_app(
     app = FastAPI(title="perspective", version="v1alpha1", lifespan=lifespan)
     app.state.settings = settings
     app.state.broker = kafka
-    install_auth(app, redis, "perspective", settings.quota_per_minute)
+    auth = install_auth(app, redis, "perspective", settings.quota_per_minute)
     app.state.policies = PolicyStore(redis, Policy())
-    app.state.tenants = TenantOptions(redis)
     app.state.articles = ArticleStore(redis)
     app.include_router(routes.router)
     app.include_router(coral.router)

@@ -70,9 +70,7 @@ async def analyze(
     spans = sentences(text) if body.span_annotations else []
     relevant = RELEVANCE in body.requested_attributes
     job = Job([text, *(s.text for s in spans)], context if relevant else None)
-    stored = not body.do_not_store and await request.app.state.tenants.stores_comments(
-        api_key.tenant
-    )
+    stored = not body.do_not_store and await _stores_comments(request, api_key.tenant)
     if stored:
         submitted = pipeline.submit(
             request.app.state.broker,
@@ -169,6 +167,12 @@ def _attribute_scores(
 
 def _score(value: float) -> dict[str, Any]:
     return {"value": round(float(value), 6), "type": PROBABILITY}
+
+
+async def _stores_comments(request: Request, tenant: str) -> bool:
+    """Whether the tenant lets analyzed comments into the moderation pipeline (off by default)."""
+    found = await get_auth(request).tenants.tenant(tenant)
+    return found is not None and found.store_comments
 
 
 def _check_text(comment: TextEntry, settings: PerspectiveSettings) -> str:

@@ -18,6 +18,7 @@ from services.common.http import (
 )
 from services.common.lag import Subscription, lag_monitor
 from services.common.periodic import every
+from services.common.serve import STOPPING
 from services.publisher import policies, routes
 from services.publisher.desk.web import install_desk, send_decisions
 from services.publisher.review_metrics import ReviewGauges
@@ -41,8 +42,9 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     ]
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, asyncio.Event]]:
         stop = asyncio.Event()
+        desk.stopping.clear()
         try:
             async with (
                 broker,
@@ -52,8 +54,9 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
                 await broker.start()
                 sender = asyncio.create_task(send_decisions(desk, broker, settings, stop))
                 try:
-                    yield
+                    yield {STOPPING: desk.stopping}  # see services.common.serve.Server
                 finally:
+                    desk.stopping.set()
                     stop.set()
                     await sender
         finally:

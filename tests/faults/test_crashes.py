@@ -1,9 +1,12 @@
 """Crashes and outages mid-stream: every comment gets exactly one place, none twice, none lost."""
 
+import json
 import os
 import signal
 import time
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -112,7 +115,25 @@ def test_publisher_killed_mid_stream_releases_each_once(bed: FaultBed) -> None:
     assert_complete(count(stream), stream)
 
 
+def log_since(service: ServiceProcess, offset: int) -> list[dict[str, Any]]:
+    """The service's JSON log entries after byte `offset` of its log."""
+    with service.log.open("rb") as log:
+        log.seek(offset)
+        lines = log.read().decode(errors="replace").split("\n")[:-1]  # the last may be partial
+    return [json.loads(line) for line in lines if line.startswith('{"ts"')]
+
+
+def outage_told(service: ServiceProcess, offset: int) -> list[dict[str, Any]] | None:
+    """The service's log since `offset`, once it told of an outage and of each outage's end."""
+    entries = log_since(service, offset)
+    told = [e["msg"] for e in entries if e["logger"] == "services.common.kafka_outage"]
+    began = sum(m.startswith("Kafka unreachable") for m in told)
+    ended = sum(m.startswith("Kafka reachable again") for m in told)
+    return entries if began >= 1 and ended == began else None
+
+
 def test_kafka_restarted_mid_stream_ingest_refuses_then_recovers(bed: FaultBed) -> None:
+    offsets = {s.name: s.log.stat().st_size for s in bed.system.all()}
     stream = new_stream(bed, 1000)
     stream.post(0, 500)
     bed.kafka.stop()
@@ -133,6 +154,17 @@ def test_kafka_restarted_mid_stream_ingest_refuses_then_recovers(bed: FaultBed) 
     bed.kafka.start()
     stream.join()
     assert_complete(count(stream), stream)
+    # The outage is two warnings in each service's log, not aiokafka's connection errors.
+    for service in bed.system.all():
+        entries = wait_for(
+            partial(outage_told, service, offsets[service.name]),
+            timeout=30,
+            what=f"{service.name} to log the outage and its end",
+        )
+        errors = [
+            e for e in entries if e["level"] == "error" and e["logger"].startswith("aiokafka")
+        ]
+        assert errors == [], (service.name, errors[:3])
 
 
 def test_redis_down_for_ten_seconds_loses_nothing(bed: FaultBed) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from services.modctl.cli import main
-from services.moderation.scoring import load_engine
+from services.moderation.engines import load_engine
 from services.moderation.settings import ModerationSettings
 from tests.tiny_detoxify import LABELS
 

@@ -138,3 +138,60 @@ def test_run_prints_a_demo_key_with_every_scope(modctl: Modctl, redis_url: str) 
     assert record.tenant == DEMO_TENANT
     assert record.scopes == set(Scope)
     assert any(line.startswith("feed ") and "tenant=demo" in line for line in lines)
+
+
+def test_update_turns_store_comments_on_and_off(modctl: Modctl, redis_url: str) -> None:
+    tenant = unique("site")
+    modctl("tenants", "create", tenant, "--private-feeds")
+    assert "store-comments on" in modctl("tenants", "update", tenant, "--store-comments", "on")[-1]
+    found = peek(redis_url, lambda r: TenantStore(r).tenant(tenant))
+    assert found is not None
+    assert found.store_comments
+    assert found.private_feeds  # a setting not named stays as it was
+    (line,) = [line for line in modctl("tenants", "list") if line.startswith(tenant)]
+    assert line.split()[1:3] == ["private", "on"]
+    modctl("tenants", "update", tenant, "--public-feeds", "--store-comments", "off")
+    found = peek(redis_url, lambda r: TenantStore(r).tenant(tenant))
+    assert found is not None
+    assert not found.store_comments
+    assert not found.private_feeds
+
+
+def test_update_names_what_is_wrong(modctl: Modctl) -> None:
+    tenant = unique("site")
+    modctl("tenants", "create", tenant)
+    assert "--store-comments" in modctl("tenants", "update", tenant, code=1)[-1]
+    nobody = unique("nobody")
+    assert "no tenant" in modctl("tenants", "update", nobody, "--store-comments", "on", code=1)[-1]
+    with pytest.raises(SystemExit):
+        main(["tenants", "update", tenant, "--store-comments", "yes"])
+    assert "--store-comments: invalid choice: 'yes'" in modctl.capsys.readouterr().err
+
+
+async def test_store_comments_moves_from_its_old_hash_into_the_tenant_record(
+    redis: Redis,
+) -> None:
+    store = TenantStore(redis)
+    on, off, already, orphan = (unique(name) for name in ("on", "off", "already", "orphan"))
+    for name in (on, off, already):
+        await store.create_tenant(name)
+    await store.update_tenant(already, store_comments=False)  # set since: the record wins
+    old = {on: "1", off: "0", already: "1", orphan: "1"}
+    for name, value in old.items():
+        await redis.hset(redis_keys.perspective_tenant(name), "store_comments", value)
+
+    assert await store.migrate_store_comments() == (3, 1)
+
+    found = {name: await store.tenant(name) for name in old}
+    assert found[orphan] is None
+    assert {name: t.store_comments for name, t in found.items() if t is not None} == {
+        on: True,
+        off: False,
+        already: False,
+    }
+    assert not await redis.exists(*(redis_keys.perspective_tenant(name) for name in old))
+    assert not await redis.exists(redis_keys.tenant(orphan))
+    records = [await redis.hgetall(redis_keys.tenant(name)) for name in old]
+
+    assert await store.migrate_store_comments() == (0, 0)
+    assert [await redis.hgetall(redis_keys.tenant(name)) for name in old] == records

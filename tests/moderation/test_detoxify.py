@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from services.moderation.scoring import CheckpointError, load_engine
+from services.moderation.engines import load_engine
+from services.moderation.scoring import CheckpointError
 from services.moderation.scoring.detoxify import DetoxifyEngine
 from tests.tiny_detoxify import LABELS, detoxify_settings
 

@@ -12,8 +12,8 @@ import pytest
 
 from services.modctl.bench.procstats import own_usage
 from services.moderation.analysis import run_engine
+from services.moderation.engine_process import EngineProcess, InferenceProcessDied
 from services.moderation.scoring import CheckpointError, Engine
-from services.moderation.scoring.engine_process import EngineProcess, InferenceProcessDied
 from services.moderation.settings import ModerationSettings
 from tests.processes import wait_for
 

@@ -47,7 +47,7 @@ def test_onnx_scores_and_embeddings_match_torch_float32() -> None:
 def test_the_serving_process_does_not_import_torch() -> None:
     script = (
         "import json, sys\n"
-        "from services.moderation.scoring import load_engine\n"
+        "from services.moderation.engines import load_engine\n"
         "engine = load_engine('embedded')\n"
         "engine.score_batch(['You idiot']); engine.embed(['An article paragraph.'])\n"
         "print(json.dumps([engine.runtime, sorted(m for m in sys.modules"

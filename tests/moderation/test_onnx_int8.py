@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from services.moderation.scoring import CheckpointError, load_engine, onnx_session
+from services.moderation.engines import load_engine
+from services.moderation.scoring import CheckpointError, onnx_session
 from services.moderation.scoring import onnx_int8 as int8_module
 from services.moderation.scoring.detoxify import DetoxifyEngine
 from services.moderation.scoring.onnx_int8 import cached_path

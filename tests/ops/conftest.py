@@ -80,7 +80,9 @@ def prometheus(system: System, tmp_path_factory: pytest.TempPathFactory) -> Iter
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_ok(f"{url}/-/ready", process, "prometheus", log, timeout=60)
+        wait_until_ok(
+            f"{url}/-/ready", lambda: process.poll() is None, "prometheus", log, timeout=60
+        )
         yield Prometheus(url)
     finally:
         process.terminate()

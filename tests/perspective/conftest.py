@@ -6,7 +6,8 @@ import pytest
 
 from services.common.settings import KafkaSettings
 from services.common.tenants import Scope
-from services.modctl.testbed.processes import ServiceProcess, mint_key, service_env
+from services.modctl.processes import ServiceProcess, started
+from services.modctl.testbed.processes import mint_key, service_env
 from tests.conftest import unique
 
 CORAL_SECRET = "coral-signing-secret"
@@ -16,13 +17,8 @@ CORAL_SECRETS = f'["{CORAL_SECRET}"]'
 @pytest.fixture(scope="session")
 def perspective(kafka_settings: KafkaSettings, redis_url: str) -> Iterator[ServiceProcess]:
     env = {**service_env(kafka_settings, redis_url), "PERSPECTIVE_CORAL_SECRETS": CORAL_SECRETS}
-    service = ServiceProcess("perspective", env)
-    try:
-        service.start()
-        service.wait_ready()
+    with started(ServiceProcess("perspective", env)) as service:
         yield service
-    finally:
-        service.stop()
 
 
 def create_key(

@@ -9,13 +9,14 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from redis.asyncio import Redis
 
+from services.common import redis_keys
 from services.common.contract import TOPIC_LAYOUT, CommentModerated, FeedbackSuggested, Topic
 from services.common.settings import KafkaSettings
+from services.common.tenants import TenantStore
 from services.modctl.testbed.processes import mint_key
-from services.perspective.tenants import TenantOptions
 from tests.conftest import unique
 from tests.kafka_helpers import read_until
-from tests.processes import ServiceProcess, System
+from tests.processes import ServiceProcess, System, service_env
 
 pytestmark = [pytest.mark.kafka, pytest.mark.e2e]
 
@@ -106,7 +107,7 @@ async def test_do_not_store_false_feeds_the_pipeline_when_the_tenant_enables_it(
     tenant = unique("site")
     key = await _key(redis_url, tenant)
     async with Redis.from_url(redis_url) as redis:
-        await TenantOptions(redis).set_stores_comments(tenant, True)
+        await TenantStore(redis).update_tenant(tenant, store_comments=True)
     token = unique("token")
     article = "The city council voted to restore the library budget for next year."
     response = await analyze(
@@ -135,8 +136,9 @@ async def test_analyzed_text_stays_out_unless_enabled_and_do_not_store_is_false(
     perspective: ServiceProcess, kafka_settings: KafkaSettings, redis_url: str
 ) -> None:
     disabled, enabled = unique("site"), unique("site")
+    await _key(redis_url, enabled)  # creates the tenant
     async with Redis.from_url(redis_url) as redis:
-        await TenantOptions(redis).set_stores_comments(enabled, True)
+        await TenantStore(redis).update_tenant(enabled, store_comments=True)
     markers = {
         "disabled": (disabled, unique("kept-out"), False),
         "do-not-store": (enabled, unique("kept-out"), True),
@@ -162,6 +164,27 @@ async def test_analyzed_text_stays_out_unless_enabled_and_do_not_store_is_false(
         assert not any(marker.encode() in value for value in everything)
         assert not await redis_holds(redis_url, marker)
         assert marker not in perspective.log.read_text(errors="replace")
+
+
+async def test_the_service_moves_store_comments_into_the_tenant_record_at_start(
+    kafka_settings: KafkaSettings, redis_url: str
+) -> None:
+    tenant = unique("site")
+    await _key(redis_url, tenant)
+    old = redis_keys.perspective_tenant(tenant)
+    async with Redis.from_url(redis_url) as redis:
+        await redis.hset(old, "store_comments", "1")  # where it was kept before
+    service = ServiceProcess("perspective", service_env(kafka_settings, redis_url))
+    try:
+        await asyncio.to_thread(service.start)
+        await asyncio.to_thread(service.wait_ready)
+    finally:
+        await asyncio.to_thread(service.stop)
+    async with Redis.from_url(redis_url) as redis:
+        found = await TenantStore(redis).tenant(tenant)
+        assert not await redis.exists(old)
+    assert found is not None
+    assert found.store_comments
 
 
 async def _key(redis_url: str, tenant: str) -> str:

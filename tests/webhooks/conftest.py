@@ -6,7 +6,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from services.common.settings import KafkaSettings
-from services.modctl.testbed.processes import ServiceProcess, service_env
+from services.modctl.processes import ServiceProcess
+from services.modctl.testbed.processes import service_env
 
 # Short retries so a whole schedule runs in about a second; a hang outlasts the timeout.
 SCHEDULE = [0.3, 0.3, 0.3]

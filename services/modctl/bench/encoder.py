@@ -6,7 +6,7 @@ machine, which the scorer is measured against (`encoder_cps`)."""
 import time
 from collections.abc import Callable, Sequence
 
-from services.modctl.bench.scorer import Rate
+from services.modctl.bench.rates import Rate
 
 PASS = 32  # texts per pass when passes are cut by count
 

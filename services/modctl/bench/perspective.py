@@ -3,10 +3,6 @@ at the same rate, in one run: the difference is what HTTP, keys and batching cos
 
 import asyncio
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,8 +12,8 @@ import httpx
 
 from services.common.settings import RedisSettings
 from services.common.tenants import Scope, TenantStore
-from services.modctl.processes import DATA, ROOT
-from services.moderation.scoring import load_engine
+from services.modctl.processes import DATA, ServiceProcess, started
+from services.moderation.engines import load_engine
 
 TEXTS = (
     "Thanks for the clear write-up, the budget numbers finally make sense.",
@@ -64,39 +60,6 @@ async def steady(
     return latencies
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_service(port: int) -> subprocess.Popen[bytes]:
-    log = DATA / "logs" / "bench-perspective.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PERSPECTIVE_PORT": str(port), "TOKENIZERS_PARALLELISM": "false"}
-    with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "services.perspective"],
-            cwd=ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-
-
-async def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    async with httpx.AsyncClient() as http, asyncio.timeout(READY_SECONDS):
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError("the perspective service exited; see .data/logs")
-            try:
-                if (await http.get(f"{url}/health/ready", timeout=2.0)).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            await asyncio.sleep(0.25)
-
-
 async def measure_api(url: str, rate: float, seconds: float) -> Latencies:
     async with RedisSettings().client() as redis:
         store = TenantStore(redis)
@@ -130,13 +93,7 @@ async def measure_scorer(rate: float, seconds: float) -> Latencies:
 
 async def measure(rate: float, seconds: float) -> list[Latencies]:
     """The service as its own process (as deployed), then the engine in this process."""
-    port = _free_port()
-    process = start_service(port)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        await wait_ready(url, process)
-        api = await measure_api(url, rate, seconds)
-    finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=40)
+    perspective = ServiceProcess("perspective", log_dir=DATA / "logs")
+    with started(perspective, READY_SECONDS) as service:  # no other work waits on the loop yet
+        api = await measure_api(service.url, rate, seconds)
     return [api, await measure_scorer(rate, seconds)]

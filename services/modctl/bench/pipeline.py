@@ -31,11 +31,13 @@ from services.modctl.bench.procstats import (
     own_usage,
     usage,
 )
-from services.modctl.bench.scorer import Rate, as_worker_runs, naive_detoxify, time_batches
+from services.modctl.bench.rates import Rate, time_batches
+from services.modctl.bench.scorer import as_worker_runs, naive_detoxify
 from services.modctl.bench.texts import length_figures, short_mix
+from services.modctl.processes import ServiceProcess
 from services.modctl.testbed.infra import new_redis
-from services.modctl.testbed.processes import ServiceProcess, System, running_system
-from services.moderation.scoring import load_engine
+from services.modctl.testbed.processes import System, running_system
+from services.moderation.engines import load_engine
 from services.moderation.settings import ModerationSettings
 
 Say = Callable[[str], None]

@@ -13,46 +13,18 @@ bfloat16 (MODERATION_PRECISION, where the CPU has the units).
 """
 
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from services.modctl.bench.rates import Rate, time_batches
+
 if TYPE_CHECKING:
     from services.moderation.scoring import Engine
 
 BATCH_SIZES = (1, 8, 32)
-
-
-@dataclass(frozen=True)
-class Rate:
-    engine: str
-    batch: int
-    comments: int
-    seconds: float
-
-    @property
-    def per_second(self) -> float:
-        return self.comments / self.seconds if self.seconds > 0 else 0.0
-
-    def line(self) -> str:
-        return (
-            f"{self.engine:22} batch {self.batch:>2}  {self.comments} comments in "
-            f"{self.seconds:6.2f}s = {self.per_second:7.1f}/s"
-        )
-
-
-def time_batches(
-    name: str, work: Callable[[Sequence[str]], object], texts: list[str], batch: int
-) -> Rate:
-    """One warm-up batch, then every text once in batches of `batch`."""
-    work(texts[:batch])
-    start = time.perf_counter()
-    for i in range(0, len(texts), batch):
-        work(texts[i : i + batch])
-    return Rate(name, batch, len(texts), time.perf_counter() - start)
 
 
 def as_worker_runs(engine: "Engine") -> Callable[[Sequence[str]], object]:
@@ -81,8 +53,9 @@ def measure_embedded(texts: list[str], short: list[str]) -> EmbeddedRun:
     from services.modctl.bench.encoder import encoder_rates
     from services.moderation.scoring.embedded import EmbeddedEngine
     from services.moderation.scoring.precision import describe_check
+    from services.moderation.settings import ModerationSettings
 
-    engine = EmbeddedEngine()
+    engine = EmbeddedEngine(models_dir=ModerationSettings().models_dir)
     work = as_worker_runs(engine)
     encoder = encoder_rates(texts)
     rates = [time_batches("embedded", work, texts, b) for b in BATCH_SIZES]

@@ -4,7 +4,7 @@ import argparse
 import sys
 from typing import Any
 
-from services.moderation.scoring import ENGINES
+from services.moderation.engines import ENGINES
 
 
 def register(commands: "argparse._SubParsersAction[Any]") -> None:
@@ -26,7 +26,7 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
 def cmd_score(args: argparse.Namespace) -> int:
     # Imported here: loading torch is slow and other commands don't need it.
     from services.modctl.score import score_stream
-    from services.moderation.scoring import load_engine
+    from services.moderation.engines import load_engine
     from services.moderation.settings import ModerationSettings
 
     settings = ModerationSettings()

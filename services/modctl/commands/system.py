@@ -2,11 +2,11 @@
 
 import argparse
 import asyncio
-import os
 import signal
 import sys
 import threading
 import time
+from functools import partial
 from typing import Any
 
 import httpx
@@ -15,13 +15,27 @@ from services.common.settings import KafkaSettings, RedisSettings
 from services.common.topics import ensure_topics
 from services.modctl import processes
 from services.modctl.demo_desk import DEMO_MODERATOR, prepare_demo_desk
+from services.modctl.local_state import (
+    LocalServer,
+    describe_reuse,
+    listening_pid,
+    local_servers,
+    wipe,
+)
 from services.modctl.seed import comment_id, load_seed, parse_seed
+from services.modctl.steps import run_step
 from services.modctl.testbed.processes import mint_key
 
 DEMO_FILE = processes.ROOT / "examples" / "demo" / "000_c2484b3214b686ee.txt"
 # The second article's comments include off-topic, abusive and link examples for the desk.
 DEMO_FILES = (DEMO_FILE, processes.ROOT / "examples" / "demo" / "001_city_budget.txt")
 DEMO_TENANT = "demo"
+HINTS = {
+    "kafka": "Kafka needs Java 17+ (and Maven Central for its jars the first time); "
+    "see .data/kafka/logs/server.log",
+    "redis": "deploy/redis/redis.sh installs redis-server with apt-get; see .data/redis/redis.log",
+}
+SEED_HINT = "the moderation worker's log in .data/logs says why comments got no verdict"
 
 
 def register(commands: "argparse._SubParsersAction[Any]") -> None:
@@ -33,6 +47,11 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     run.set_defaults(handler=cmd_run)
 
     down = commands.add_parser("down", help="stop the services, Kafka and Redis started here")
+    down.add_argument(
+        "--wipe",
+        action="store_true",
+        help="then delete the local Kafka and Redis data (comments, tenants, keys, desk users)",
+    )
     down.set_defaults(handler=cmd_down)
 
     topics = commands.add_parser("topics", help="create the topics with their partition counts")
@@ -40,32 +59,57 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
 
 
 def cmd_topics(args: argparse.Namespace) -> int:
-    created = asyncio.run(ensure_topics(KafkaSettings()))
-    print(f"topics created: {', '.join(created)}" if created else "topics: all present")
+    print(create_topics()[1])
     return 0
 
 
-def start_all() -> list[str]:
-    """Start what is not running; return the names of what this call started."""
-    started = []
-    kafka_local = processes.port_open("127.0.0.1", int(os.environ.get("KAFKA_PORT", "9092")))
-    redis_local = processes.port_open("127.0.0.1", int(os.environ.get("REDIS_PORT", "6379")))
-    processes.run_script("kafka/kafka.sh", "start")
-    processes.run_script("redis/redis.sh", "start")
-    started += [name for name, was in (("kafka", kafka_local), ("redis", redis_local)) if not was]
-    cmd_topics(argparse.Namespace())
+def create_topics() -> tuple[None, str]:
+    created = asyncio.run(ensure_topics(KafkaSettings()))
+    return None, (f"created {', '.join(created)}" if created else "all present")
+
+
+def start_server(server: LocalServer) -> tuple[bool, str]:
+    """Start Kafka or Redis unless something listens on its port: (started here, what)."""
+    if processes.port_open("127.0.0.1", server.port):
+        return False, describe_reuse(server)
+    server.run_script("start")
+    return True, f"started on 127.0.0.1:{server.port}, data in {server.data_dir}"
+
+
+def start_services() -> tuple[list[str], str]:
+    """Start every service not already answering on its port, then wait until all are ready."""
+    started, notes = [], []
     for service in processes.services():
-        if processes.start_service(service):
+        if processes.port_open("127.0.0.1", service.port):
+            pid = listening_pid(service.port)
+            notes.append(f"{service.name} reused: already on :{service.port} (pid {pid})")
+        else:
+            service.start()
             started.append(service.name)
     for service in processes.services():
-        processes.wait_ready(service)
+        service.wait_ready()
+    ports = ", ".join(f"{s.name} :{s.port}" for s in processes.services())
+    return started, "; ".join([f"ready: {ports}", *notes])
+
+
+def start_all() -> list[str]:
+    """Start what is not running, a line per step; return the names of what this started."""
+    started = []
+    for server in local_servers():
+        hint = HINTS[server.name]
+        if run_step(server.name, partial(start_server, server), hint):
+            started.append(server.name)
+    run_step("topics", create_topics, HINTS["kafka"])
+    logs = processes.DATA / "logs"
+    started += run_step("services", start_services, f"each service's log is in {logs}")
     return started
 
 
 def cmd_up(args: argparse.Namespace) -> int:
     start_all()
     key = demo_key()
-    print_urls(key, seed_demo(key) if args.seed else None)
+    password = run_step("demo data", partial(seed_demo, key), SEED_HINT) if args.seed else None
+    print_urls(key, password)
     return 0
 
 
@@ -78,7 +122,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         started = start_all()
         key = demo_key()
-        password = seed_demo(key)
+        password = run_step("demo data", partial(seed_demo, key), SEED_HINT)
         print(f"ready in {time.monotonic() - began:.1f}s; Ctrl-C stops everything started here")
         print_urls(key, password)
         sys.stdout.flush()
@@ -90,18 +134,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    stop_all(["kafka", "redis", *(s.name for s in processes.services())])
+    stop_all(["kafka", "redis", *processes.SERVICE_NAMES])
+    if args.wipe:
+        for server in local_servers():
+            if wipe(server):
+                print(f"wiped {server.data_dir}")
     return 0
 
 
 def stop_all(names: list[str]) -> None:
     for service in reversed(processes.services()):
-        if service.name in names and processes.stop_service(service):
+        if service.name in names and service.stop():
             print(f"stopped {service.name}")
-    if "redis" in names:
-        processes.run_script("redis/redis.sh", "stop")
-    if "kafka" in names:
-        processes.run_script("kafka/kafka.sh", "stop")
+    for server in reversed(local_servers()):
+        if server.name in names:
+            server.run_script("stop")
 
 
 def demo_key() -> str:
@@ -110,13 +157,14 @@ def demo_key() -> str:
     return mint_key(RedisSettings(), DEMO_TENANT)
 
 
-def seed_demo(key: str, timeout: float = 120.0) -> str:
+def seed_demo(key: str, timeout: float = 120.0) -> tuple[str, str]:
     """Load the demo through ingest with the demo key, then wait until each comment has a
-    verdict, so the printed URLs work; returns the demo moderator's new password."""
+    verdict, so the printed URLs work: the demo moderator's new password, and what loaded."""
     ingest, _, publisher, *_ = processes.services()
     password = prepare_demo_desk(DEMO_TENANT)
     articles = [load_seed(path, ingest.url, key) for path in DEMO_FILES]
     ids = [comment_id(a.article_id, c) for a in articles for c in a.comments]
+    loaded = f"{len(articles)} articles, {len(ids)} comments, each with a verdict"
     deadline = time.monotonic() + timeout
     headers = {"Authorization": f"Bearer {key}"}
     while ids and time.monotonic() < deadline:
@@ -127,7 +175,7 @@ def seed_demo(key: str, timeout: float = 120.0) -> str:
             time.sleep(0.2)
     if ids:
         raise TimeoutError(f"the demo comments had no verdict within {timeout:.0f}s")
-    return password
+    return password, loaded
 
 
 def print_urls(key: str, demo_password: str | None = None) -> None:

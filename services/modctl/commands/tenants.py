@@ -27,9 +27,14 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     create.set_defaults(handler=cmd_tenants_create)
     update = actions.add_parser("update", help="change a tenant's settings")
     update.add_argument("name")
-    feeds = update.add_mutually_exclusive_group(required=True)
-    feeds.add_argument("--private-feeds", dest="private", action="store_true")
-    feeds.add_argument("--public-feeds", dest="private", action="store_false")
+    feeds = update.add_mutually_exclusive_group()
+    feeds.add_argument("--private-feeds", dest="private_feeds", action="store_true", default=None)
+    feeds.add_argument("--public-feeds", dest="private_feeds", action="store_false")
+    update.add_argument(
+        "--store-comments",
+        choices=["on", "off"],
+        help="Perspective analyze calls with doNotStore: false feed the moderation pipeline",
+    )
     update.set_defaults(handler=cmd_tenants_update)
     actions.add_parser("list", help="every tenant").set_defaults(handler=cmd_tenants_list)
 
@@ -108,16 +113,26 @@ def cmd_tenants_create(args: argparse.Namespace) -> int:
 
 
 def cmd_tenants_update(args: argparse.Namespace) -> int:
-    tenant = _with_store(lambda s: s.set_private_feeds(args.name, args.private))
-    print(f"tenant {tenant.name}: {_feeds(tenant)} feeds")
+    if args.private_feeds is None and args.store_comments is None:
+        raise ValueError("name a setting: --private-feeds, --public-feeds or --store-comments")
+    store_comments = None if args.store_comments is None else args.store_comments == "on"
+    tenant = _with_store(
+        lambda s: s.update_tenant(
+            args.name, private_feeds=args.private_feeds, store_comments=store_comments
+        )
+    )
+    print(f"tenant {tenant.name}: {_feeds(tenant)} feeds, store-comments {_stores(tenant)}")
     return 0
 
 
 def cmd_tenants_list(args: argparse.Namespace) -> int:
     found = _with_store(lambda s: s.tenants())
-    print(f"{'TENANT':<32} {'FEEDS':<8} CREATED")
+    print(f"{'TENANT':<32} {'FEEDS':<8} {'STORE-COMMENTS':<15} CREATED")
     for tenant in found:
-        print(f"{tenant.name:<32} {_feeds(tenant):<8} {_time(tenant.created_at)}")
+        print(
+            f"{tenant.name:<32} {_feeds(tenant):<8} {_stores(tenant):<15}"
+            f" {_time(tenant.created_at)}"
+        )
     return 0
 
 
@@ -179,6 +194,10 @@ def _describe(key: ApiKey) -> str:
 
 def _feeds(tenant: Tenant) -> str:
     return "private" if tenant.private_feeds else "public"
+
+
+def _stores(tenant: Tenant) -> str:
+    return "on" if tenant.store_comments else "off"
 
 
 def _time(at: float) -> str:

@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.modctl.testbed.processes import ROOT, free_port, wait_for_port
+from services.modctl.processes import ROOT, free_port, wait_for_port
 
 
 @dataclass

@@ -1,76 +1,16 @@
-"""The services as processes on free ports, for the test suite and `modctl soak`."""
+"""A running system of services on free ports (for the test suite, soak and benchmarks), and
+tenant keys for it."""
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from services.common.settings import KafkaSettings, RedisSettings
 from services.common.tenants import ALL_SCOPES, Scope, TenantStore
-from services.modctl.processes import ROOT as ROOT
-from services.modctl.processes import port_open
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-
-
-@dataclass
-class ServiceProcess:
-    name: str
-    env: dict[str, str]
-    port: int = field(default_factory=free_port)
-    log_dir: Path = ROOT / ".data" / "test-logs"
-    process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log(self) -> Path:
-        return self.log_dir / f"{self.name}-{self.port}.log"
-
-    def start(self) -> None:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, **self.env, f"{self.name.upper()}_PORT": str(self.port)}
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", f"services.{self.name}"],
-                cwd=ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def wait_ready(self, timeout: float = 120.0) -> None:
-        assert self.process is not None
-        wait_until_ok(f"{self.url}/health/ready", self.process, self.name, self.log, timeout)
-
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 40.0) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        self.process.send_signal(sig)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+from services.modctl.processes import DATA, OFFLINE, ServiceProcess
 
 
 @dataclass
@@ -132,7 +72,7 @@ def service_env(kafka: KafkaSettings, redis_url: str) -> dict[str, str]:
 def running_system(
     kafka: KafkaSettings,
     redis_url: str,
-    log_dir: Path = ROOT / ".data" / "test-logs",
+    log_dir: Path = DATA / "test-logs",
     extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[System]:
     """Ingest, moderation and publisher, ready; all stopped on exit."""
@@ -153,29 +93,3 @@ def running_system(
     finally:
         for service in system.all():
             service.stop()
-
-
-def wait_until_ok(
-    url: str, process: subprocess.Popen[bytes], name: str, log: Path, timeout: float
-) -> None:
-    """Poll `url` until it answers 200; a process that exited fails the test at once."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{name} exited with {process.returncode}; see {log}")
-        try:
-            if httpx.get(url, timeout=2.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError(f"{name} not ready within {timeout}s; see {log}")
-
-
-def wait_for_port(host: str, port: int, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if port_open(host, port):
-            return True
-        time.sleep(0.05)
-    return False

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from services.moderation.scoring import LabelScores, Precision, Vectors
+from services.moderation.scoring import DEFAULT_MODELS_DIR, LabelScores, Precision, Vectors
 from services.moderation.scoring.minilm_onnx import OnnxUnavailable, load_onnx_encoder
 from services.moderation.scoring.precision import PROBES, faster_that_agrees, wants_bfloat16
 from services.moderation.scoring.readout import (
@@ -72,12 +72,8 @@ class EmbeddedEngine:
         precision: Precision = "auto",
         threads: int | None = None,
         weights: Path = WEIGHTS_FILE,
-        models_dir: Path | None = None,
+        models_dir: Path = DEFAULT_MODELS_DIR,
     ) -> None:
-        if models_dir is None:
-            from services.moderation.settings import ModerationSettings
-
-            models_dir = ModerationSettings().models_dir
         self._weights = read_info(weights)
         self.labels = self._weights.labels
         self._recent: dict[str, Vectors] = {}

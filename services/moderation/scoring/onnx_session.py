@@ -16,7 +16,7 @@ def cpu_session(path: Path, threads: int) -> onnxruntime.InferenceSession:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     # Threads that spin between passes take the cores the worker's event loop and the other
-    # services need (as torch's OpenMP threads did: see engine_process.py).
+    # services need (as torch's OpenMP threads did: see services/moderation/engine_process.py).
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only: its own log lines would break JSON logs
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])

@@ -1,8 +1,9 @@
 """Who is asking: a desk session (cookie + CSRF token) or HTTP Basic for API clients."""
 
+import asyncio
 import base64
 import binascii
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fastapi import HTTPException, Request
 from redis.asyncio import Redis
@@ -38,6 +39,8 @@ class DeskState:
     pending: PendingDecisions
     policies: PolicyStore
     throttle: LoginThrottle
+    # Set as the server begins to stop: open event streams end then, so the stop need not wait.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     def create(cls, redis: Redis, views: CommentViews, settings: PublisherSettings) -> "DeskState":

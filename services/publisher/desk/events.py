@@ -36,15 +36,16 @@ async def verdict_applied(redis: Redis, decision: CommentModerated, outcome: str
     )
 
 
-async def stream(redis: Redis, tenants: Iterable[str], stop: asyncio.Event) -> AsyncIterator[str]:
-    """SSE frames for the tenants' events, with a comment line as heartbeat, until `stop`."""
+async def stream(redis: Redis, tenants: Iterable[str], *stops: asyncio.Event) -> AsyncIterator[str]:
+    """SSE frames for the tenants' events, with a comment line as heartbeat, until any of
+    `stops` is set (the desk went away, or the server is stopping)."""
     channels = [redis_keys.desk_events(t) for t in tenants]
     pubsub = redis.pubsub()
     await pubsub.subscribe(*channels)
     try:
         yield "retry: 2000\n\n"
         waited = 0.0
-        while not stop.is_set():
+        while not any(stop.is_set() for stop in stops):
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             if message is None:
                 waited += 1.0

@@ -405,7 +405,7 @@ async def live_events(
     stop = asyncio.Event()
 
     async def frames() -> Any:
-        async for frame in events.stream(state.redis, [tenant], stop):
+        async for frame in events.stream(state.redis, [tenant], stop, state.stopping):
             if await request.is_disconnected():
                 stop.set()
             yield frame
