@@ -46,6 +46,11 @@ class LocalServer:
             )
         return result.stdout
 
+    def has_data(self) -> bool:
+        """Whether an earlier run left data here (Kafka's formatted storage, Redis's files)."""
+        kept = ("data/meta.properties",) if self.name == "kafka" else ("dump.rdb", "appendonlydir")
+        return any((self.data_dir / name).exists() for name in kept)
+
     def our_pid(self) -> int | None:
         """The pid the start script recorded, if that process still runs."""
         try:

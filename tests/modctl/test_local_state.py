@@ -59,8 +59,10 @@ def test_an_earlier_runs_server_is_named_with_its_data_and_wiped_on_request(
         wipe(own_redis)
 
     own_redis.run_script("stop")
+    assert own_redis.has_data()  # what the next start says it starts with
     assert wipe(own_redis)
     assert not own_redis.data_dir.exists()
+    assert not own_redis.has_data()
     own_redis.run_script("start")
     assert client.get("tenant:left-over") is None
     assert not wipe(LocalServer("redis", own_redis.port, own_redis.data_dir / "never"))

@@ -16,6 +16,7 @@ from services.common.topics import ensure_topics
 from services.modctl import processes
 from services.modctl.demo_desk import DEMO_MODERATOR, prepare_demo_desk
 from services.modctl.local_state import (
+    WIPE_COMMAND,
     LocalServer,
     describe_reuse,
     listening_pid,
@@ -35,6 +36,7 @@ HINTS = {
     "see .data/kafka/logs/server.log",
     "redis": "deploy/redis/redis.sh installs redis-server with apt-get; see .data/redis/redis.log",
 }
+CLEAN = f"to start clean: {WIPE_COMMAND}, then make run"
 SEED_HINT = "the moderation worker's log in .data/logs says why comments got no verdict"
 
 
@@ -72,8 +74,12 @@ def start_server(server: LocalServer) -> tuple[bool, str]:
     """Start Kafka or Redis unless something listens on its port: (started here, what)."""
     if processes.port_open("127.0.0.1", server.port):
         return False, describe_reuse(server)
+    earlier = server.has_data()
     server.run_script("start")
-    return True, f"started on 127.0.0.1:{server.port}, data in {server.data_dir}"
+    where = f"started on 127.0.0.1:{server.port}"
+    if earlier:
+        return True, f"{where} with the data of an earlier run in {server.data_dir} ({CLEAN})"
+    return True, f"{where}, data in {server.data_dir}"
 
 
 def start_services() -> tuple[list[str], str]:
@@ -147,8 +153,9 @@ def stop_all(names: list[str]) -> None:
         if service.name in names and service.stop():
             print(f"stopped {service.name}")
     for server in reversed(local_servers()):
-        if server.name in names:
+        if server.name in names and server.our_pid() is not None:
             server.run_script("stop")
+            print(f"stopped {server.name}")
 
 
 def demo_key() -> str:
