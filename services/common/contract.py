@@ -135,6 +135,9 @@ class Scores(BaseModel):
     relevance: float | None = None
 
 
+SYSTEM_DECIDER = "system"  # `decided_by` of the machine's verdicts; otherwise a moderator
+
+
 class CommentModerated(Event):
     tenant_id: str
     article_id: str
@@ -144,7 +147,7 @@ class CommentModerated(Event):
     scores: Scores
     engine: str
     model_version: str
-    decided_by: str = "system"
+    decided_by: str = SYSTEM_DECIDER
     decided_at: datetime = Field(default_factory=utc_now)
     submitted_at: datetime
     latency_ms: float = Field(description="submitted_at to decided_at, in milliseconds")

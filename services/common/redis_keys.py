@@ -62,6 +62,12 @@ def queue(tenant: str, status: str) -> str:
     return f"queue:{tenant}:{status}"
 
 
+def decisions(tenant: str) -> str:
+    """The tenant's moderator verdicts (each carrying the machine's scores of the time), by
+    decision time: the site's own labels, kept for export and adaptation."""
+    return f"decisions:{tenant}"
+
+
 def history(tenant: str, comment_id: str) -> str:
     """Every verdict a comment received, machine and human, by decision time."""
     return f"history:{tenant}:{comment_id}"

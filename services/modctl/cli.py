@@ -8,6 +8,7 @@ import httpx
 from services.modctl.commands import (
     bench,
     calibrate,
+    decisions,
     dlq,
     feed,
     models,
@@ -30,6 +31,7 @@ COMMAND_MODULES = (
     status,
     feed,
     dlq,
+    decisions,
     moderators,
     bench,
     tenants,

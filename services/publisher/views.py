@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from services.common import redis_keys
-from services.common.contract import CommentModerated, Verdict
+from services.common.contract import SYSTEM_DECIDER, CommentModerated, Verdict
 
 
 class Outcome(StrEnum):
@@ -31,7 +31,8 @@ class CommentState(BaseModel):
 
 
 # KEYS: comment, feed, review, approved queue, rejected queue, history, author counts,
-# author comments. ARGV: decided_us, verdict, decision json, order score, member, released_at.
+# author comments, the tenant's moderator decisions. ARGV: decided_us, verdict, decision json,
+# order score, member, released_at, "1" for a moderator's verdict.
 # The author's counts move from the comment's previous verdict to the new one, so they are
 # always the counts of current verdicts, and replaying the topic rebuilds them.
 # `released_us` names the verdict that put the comment in its feed, and `announced_us` the one
@@ -40,6 +41,7 @@ _APPLY = """
 local current = tonumber(redis.call('HGET', KEYS[1], 'decided_us') or '-1')
 local decided = tonumber(ARGV[1])
 redis.call('ZADD', KEYS[6], ARGV[1], ARGV[3])
+if ARGV[7] == '1' then redis.call('ZADD', KEYS[9], ARGV[1], ARGV[3]) end
 if current > decided then return 'stale' end
 if current == decided then return 'duplicate' end
 local previous = redis.call('HGET', KEYS[1], 'verdict')
@@ -99,6 +101,7 @@ class CommentViews:
             redis_keys.history(tenant, comment_id),
             redis_keys.author(tenant, author),
             redis_keys.author_comments(tenant, author),
+            redis_keys.decisions(tenant),
         ]
         decided_us = int(decision.decided_at.timestamp() * 1_000_000)
         args = [
@@ -108,6 +111,7 @@ class CommentViews:
             order_score(decision),
             comment_id,
             released_at.isoformat(),
+            "1" if decision.decided_by != SYSTEM_DECIDER else "0",
         ]
         result = await self._apply(keys=keys, args=args)
         return Outcome(result.decode() if isinstance(result, bytes) else result)

@@ -9,6 +9,7 @@ from redis.asyncio import Redis
 
 from services.common.consume import subscribe_batches
 from services.common.contract import (
+    SYSTEM_DECIDER,
     CommentModerated,
     ConsumerGroup,
     FeedPublished,
@@ -95,7 +96,7 @@ async def announce_releases(
 
 def record(decision: CommentModerated, outcome: Outcome) -> None:
     metrics.OUTCOMES.labels(outcome=outcome).inc()
-    if decision.decided_by != "system" and outcome not in (Outcome.DUPLICATE, Outcome.STALE):
+    if decision.decided_by != SYSTEM_DECIDER and outcome not in (Outcome.DUPLICATE, Outcome.STALE):
         metrics.MODERATOR_VERDICTS.labels(verdict=decision.verdict).inc()
     if outcome is Outcome.RELEASED:
         metrics.RELEASE_SECONDS.observe(

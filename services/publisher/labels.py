@@ -1,0 +1,66 @@
+"""The moderators' decisions of a tenant as labelled examples: what the site itself decided,
+beside what the machine had scored and decided before it.
+
+They are kept by the publisher's views (`redis_keys.decisions`), so replaying
+comments.moderated rebuilds them like every other view.
+"""
+
+from datetime import datetime
+
+from pydantic import BaseModel
+from redis.asyncio import Redis
+
+from services.common import redis_keys
+from services.common.contract import SYSTEM_DECIDER, CommentModerated, Scores, Verdict
+
+
+class LabelledDecision(BaseModel):
+    """One moderator verdict; `scores` and `model_version` are the machine's of the time."""
+
+    tenant_id: str
+    article_id: str
+    comment_id: str
+    text: str
+    verdict: Verdict
+    category: str | None  # the moderator's reason (a DSA category, or "approved")
+    decided_by: str
+    decided_at: datetime
+    scores: Scores
+    engine: str
+    model_version: str
+    machine_verdict: Verdict | None  # the last machine verdict before it, if any
+
+
+async def moderator_decisions(redis: Redis, tenant: str) -> list[LabelledDecision]:
+    """Every moderator verdict of `tenant`, oldest first."""
+    raw: list[bytes] = await redis.zrange(redis_keys.decisions(tenant), 0, -1)  # type: ignore[assignment]
+    decisions = [CommentModerated.model_validate_json(entry) for entry in raw]
+    async with redis.pipeline(transaction=False) as pipe:
+        for decision in decisions:
+            pipe.zrange(redis_keys.history(tenant, decision.comment_id), 0, -1)
+        histories: list[list[bytes]] = await pipe.execute()
+    return [
+        _labelled(decision, [CommentModerated.model_validate_json(e) for e in history])
+        for decision, history in zip(decisions, histories, strict=True)
+    ]
+
+
+def _labelled(decision: CommentModerated, history: list[CommentModerated]) -> LabelledDecision:
+    machine = [
+        v for v in history if v.decided_by == SYSTEM_DECIDER and v.decided_at <= decision.decided_at
+    ]
+    own = next((r for r in decision.reasons if r.code == "moderator"), None)
+    return LabelledDecision(
+        tenant_id=decision.tenant_id,
+        article_id=decision.article_id,
+        comment_id=decision.comment_id,
+        text=decision.comment.body,
+        verdict=decision.verdict,
+        category=own.label if own else None,
+        decided_by=decision.decided_by,
+        decided_at=decision.decided_at,
+        scores=decision.scores,
+        engine=decision.engine,
+        model_version=decision.model_version,
+        machine_verdict=machine[-1].verdict if machine else None,
+    )
