@@ -28,6 +28,18 @@ MODERATOR_VERDICTS = Counter(
     "Moderators' verdicts applied to the views, by verdict.",
     ["verdict"],
 )
+HUMAN_DECISIONS = Counter(
+    "moderation_human_decisions_total",
+    "Moderators' verdicts applied to the views, by tenant: the base of the overrule rate.",
+    ["tenant"],
+)
+HUMAN_OVERRULES = Counter(
+    "moderation_human_overrule_total",
+    "Moderators' verdicts against the machine's (approving what it held or rejected, or "
+    "rejecting what it approved), by tenant and the machine's decisive reason (none: it "
+    "approved).",
+    ["tenant", "reason"],
+)
 
 # Every outcome and moderator verdict from 0, so the first one after a start shows as a rise.
 for _outcome in Outcome:

@@ -94,10 +94,24 @@ async def announce_releases(
             raise result
 
 
+def machine_reason_overruled(decision: CommentModerated) -> str | None:
+    """For a moderator's verdict: the machine's decisive reason it went against ("none" when the
+    machine had approved), or None when it agreed. A moderator's verdict carries the machine's
+    reasons after its own, so the machine's view needs no lookup."""
+    machine = [r.code for r in decision.reasons if r.code != "moderator"]
+    if decision.verdict is Verdict.APPROVED:
+        return machine[0] if machine else None
+    return None if machine else "none"
+
+
 def record(decision: CommentModerated, outcome: Outcome) -> None:
     metrics.OUTCOMES.labels(outcome=outcome).inc()
     if decision.decided_by != SYSTEM_DECIDER and outcome not in (Outcome.DUPLICATE, Outcome.STALE):
         metrics.MODERATOR_VERDICTS.labels(verdict=decision.verdict).inc()
+        metrics.HUMAN_DECISIONS.labels(tenant=decision.tenant_id).inc()
+        overruled = machine_reason_overruled(decision)
+        if overruled is not None:
+            metrics.HUMAN_OVERRULES.labels(tenant=decision.tenant_id, reason=overruled).inc()
     if outcome is Outcome.RELEASED:
         metrics.RELEASE_SECONDS.observe(
             max((utc_now() - decision.submitted_at).total_seconds(), 0.0)

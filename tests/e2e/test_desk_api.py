@@ -5,6 +5,7 @@ import time
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.moderation.scoring.relevance import shipped_floor
 from services.moderation.scoring.thresholds import shipped_thresholds
@@ -178,6 +179,18 @@ def test_desk_decision_releases_through_the_one_path_with_history_and_audit(
         assert response.status_code == 202, response.text
     released = wait_status(system, tenant, held_id, "released")
     assert released["decided_by"] == moderator.username
+    # Approving what the machine held for a new author goes against it, on that reason.
+    samples = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(
+            httpx.get(f"{system.publisher.url}/metrics").text
+        )
+        for sample in family.samples
+    }
+    by_tenant = (("tenant", tenant),)
+    assert samples[("moderation_human_decisions_total", by_tenant)] == 1
+    overruled = (("reason", "new_author"), *by_tenant)
+    assert samples[("moderation_human_overrule_total", overruled)] == 1
     assert released["reasons"][0]["code"] == "moderator"
     feed = httpx.get(
         f"{system.publisher.url}/v1/articles/{article}/comments", params={"tenant": tenant}
