@@ -16,6 +16,7 @@ from services.common.contract import (
     Author,
     CommentModerated,
     CommentSubmitted,
+    Reason,
     Scores,
     Topic,
     Verdict,
@@ -118,6 +119,11 @@ def moderator_approval(
         article_id=article_id,
         comment_id=comment_id,
         verdict=Verdict.APPROVED,
+        # The desk's form: the moderator's reason, then the machine's (which it overrules).
+        reasons=[
+            Reason(code="moderator", label="approved"),
+            *(Reason.model_validate(r) for r in state["reasons"]),
+        ],
         scores=Scores.model_validate(state["scores"]),
         engine=state["engine"],
         model_version=state["model_version"],
