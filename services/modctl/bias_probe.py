@@ -11,7 +11,7 @@ import csv
 import random
 import re
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,6 +153,13 @@ def run_probe(frames: list[Frame], score: ScoreFn, threshold: float) -> ProbeRes
     )
 
 
+def by_template(counts: Mapping[str, Sequence[int]]) -> str:
+    """ "template flagged/scored, ..." for the NOT_BAD sentences at or above the threshold."""
+    return ", ".join(
+        f"{template} {flagged}/{total}" for template, (flagged, total) in counts.items()
+    )
+
+
 def table(result: ProbeResult, worst: int = 10) -> list[str]:
     """The worst terms as a Markdown table, then the summary line."""
     lines = [
@@ -171,11 +178,7 @@ def table(result: ProbeResult, worst: int = 10) -> list[str]:
         f"max |swap delta| {result.max_delta:.3f} ({verdict} the {TARGET_DELTA} target); "
         f"95th percentile of single swaps {result.p95_swap:.3f}; "
         f"FPR on NOT_BAD at {result.threshold:g}: {result.overall_false_positive_rate:.3f}",
-        "FPR on NOT_BAD by template: "
-        + ", ".join(
-            f"{template} {flagged}/{total}"
-            for template, (flagged, total) in result.false_positive_by_template.items()
-        ),
+        f"FPR on NOT_BAD by template: {by_template(result.false_positive_by_template)}",
     ]
     return lines
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from services.modctl.processes import DATA, ROOT
 
 WIPE_COMMAND = ".venv/bin/modctl down --wipe"
+CLEAN_START = f"to start clean: {WIPE_COMMAND}, then make run"
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def describe_reuse(server: LocalServer) -> str:
     if pid is not None and pid == server.our_pid():
         return (
             f"reusing the one already on {where} (pid {pid}) with the data of an earlier run "
-            f"in {data}; to start clean: {WIPE_COMMAND}, then make run"
+            f"in {data}; {CLEAN_START}"
         )
     process = f"pid {pid}: {command_line(pid)}" if pid is not None else "process unknown"
     return (

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from services.modctl.bias_probe import by_template
 from services.modctl.evaluate import (
     NEWS_VALIDATION,
     auc,
@@ -247,13 +248,7 @@ def model_card(card: dict[str, object], previous: str = "") -> str:
             f"{probe['p95_single_swap']}, FPR on NOT_BAD {probe['false_positive_rate']}.",
             "",
             "NOT_BAD sentences at or above the review threshold, by template: "
-            + ", ".join(
-                f"{template} {flagged}/{total}"
-                for template, (flagged, total) in probe.get(
-                    "false_positive_by_template", {}
-                ).items()
-            )
-            + ".",
+            f"{by_template(probe.get('false_positive_by_template', {}))}.",
             "",
         ]
     lines.append(NOTES_MARKER)

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from services.common import redis_keys
 from services.common.contract import SYSTEM_DECIDER, CommentModerated, Scores, Verdict
+from services.publisher.desk.decisions import moderator_reason
 
 
 class LabelledDecision(BaseModel):
@@ -49,7 +50,7 @@ def _labelled(decision: CommentModerated, history: list[CommentModerated]) -> La
     machine = [
         v for v in history if v.decided_by == SYSTEM_DECIDER and v.decided_at <= decision.decided_at
     ]
-    own = next((r for r in decision.reasons if r.code == "moderator"), None)
+    own = moderator_reason(decision)
     return LabelledDecision(
         tenant_id=decision.tenant_id,
         article_id=decision.article_id,

@@ -21,6 +21,7 @@ from services.common.contract import (
 from services.common.retry import retry_transient
 from services.publisher import metrics
 from services.publisher.desk import events
+from services.publisher.desk.decisions import machine_reasons
 from services.publisher.review_metrics import ReviewGauges
 from services.publisher.settings import PublisherSettings
 from services.publisher.views import CommentViews, Outcome
@@ -98,7 +99,7 @@ def machine_reason_overruled(decision: CommentModerated) -> str | None:
     """For a moderator's verdict: the machine's decisive reason it went against ("none" when the
     machine had approved), or None when it agreed. A moderator's verdict carries the machine's
     reasons after its own, so the machine's view needs no lookup."""
-    machine = [r.code for r in decision.reasons if r.code != "moderator"]
+    machine = [r.code for r in machine_reasons(decision)]
     if decision.verdict is Verdict.APPROVED:
         return machine[0] if machine else None
     return None if machine else "none"

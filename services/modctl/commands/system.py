@@ -16,7 +16,7 @@ from services.common.topics import ensure_topics
 from services.modctl import processes
 from services.modctl.demo_desk import DEMO_MODERATOR, prepare_demo_desk
 from services.modctl.local_state import (
-    WIPE_COMMAND,
+    CLEAN_START,
     LocalServer,
     describe_reuse,
     listening_pid,
@@ -36,7 +36,6 @@ HINTS = {
     "see .data/kafka/logs/server.log",
     "redis": "deploy/redis/redis.sh installs redis-server with apt-get; see .data/redis/redis.log",
 }
-CLEAN = f"to start clean: {WIPE_COMMAND}, then make run"
 SEED_HINT = "the moderation worker's log in .data/logs says why comments got no verdict"
 
 
@@ -78,7 +77,7 @@ def start_server(server: LocalServer) -> tuple[bool, str]:
     server.run_script("start")
     where = f"started on 127.0.0.1:{server.port}"
     if earlier:
-        return True, f"{where} with the data of an earlier run in {server.data_dir} ({CLEAN})"
+        return True, f"{where} with the data of an earlier run in {server.data_dir} ({CLEAN_START})"
     return True, f"{where}, data in {server.data_dir}"
 
 

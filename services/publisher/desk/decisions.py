@@ -44,6 +44,17 @@ REJECT_CATEGORIES: dict[str, str] = {
     "scope_of_platform_service": "Terms of service (off-topic, duplicate, off-platform)",
 }
 APPROVE_CATEGORY = "approved"
+MODERATOR_REASON = "moderator"  # the reason code a moderator's verdict leads with
+
+
+def moderator_reason(decision: CommentModerated) -> Reason | None:
+    """The moderator's own reason of a verdict; None for the machine's."""
+    return next((r for r in decision.reasons if r.code == MODERATOR_REASON), None)
+
+
+def machine_reasons(decision: CommentModerated) -> list[Reason]:
+    """The machine's reasons: a moderator's verdict carries them after its own."""
+    return [r for r in decision.reasons if r.code != MODERATOR_REASON]
 
 
 class Action(StrEnum):
@@ -62,8 +73,8 @@ def human_verdict(
     """The moderator's reason first, then the rules that fired before, for the record."""
     verdict = Verdict.APPROVED if action is Action.APPROVE else Verdict.REJECTED
     label = APPROVE_CATEGORY if action is Action.APPROVE else category
-    own = Reason(code="moderator", label=label, detail=note or None)
-    earlier = [r for r in machine.reasons if r.code != "moderator"]
+    own = Reason(code=MODERATOR_REASON, label=label, detail=note or None)
+    earlier = machine_reasons(machine)
     latency = (decided_at - machine.submitted_at).total_seconds() * 1000
     return machine.model_copy(
         update={
