@@ -68,6 +68,23 @@ def decisions(tenant: str) -> str:
     return f"decisions:{tenant}"
 
 
+def verdict_day(tenant: str, day: str) -> str:
+    """A hash of one UTC day (`YYYY-MM-DD`) of a tenant's machine verdicts: `comments`,
+    `verdict:{verdict}` and `model:{model_version}` counts, each comment counted once a day."""
+    return f"verdict-day:{tenant}:{day}"
+
+
+def verdict_day_seen(tenant: str, day: str) -> str:
+    """The comment ids counted in `verdict_day` (a set), so a redelivered verdict counts once."""
+    return f"verdict-day-seen:{tenant}:{day}"
+
+
+def held_waits(tenant: str, day: str) -> str:
+    """Comments the machine held that a moderator decided on one UTC day: a sorted set of
+    `{comment_id}@{held_us}` by the seconds they waited."""
+    return f"held-waits:{tenant}:{day}"
+
+
 def history(tenant: str, comment_id: str) -> str:
     """Every verdict a comment received, machine and human, by decision time."""
     return f"history:{tenant}:{comment_id}"

@@ -41,6 +41,19 @@ HUMAN_OVERRULES = Counter(
     ["tenant", "reason"],
 )
 
+MACHINE_VERDICTS = Counter(
+    "moderation_machine_verdicts_total",
+    "Comments the machine decided, by tenant and verdict (a comment counted once a day): the "
+    "held share is the review verdicts' part of them.",
+    ["tenant", "verdict"],
+)
+HELD_WAIT_SECONDS = Histogram(
+    "moderation_held_wait_seconds",
+    "From the machine holding a comment to a moderator's verdict on it, by tenant.",
+    ["tenant"],
+    buckets=(60, 300, 900, 1800, 3600, 2 * 3600, 4 * 3600, 8 * 3600, 86400, 2 * 86400, 7 * 86400),
+)
+
 # Every outcome and moderator verdict from 0, so the first one after a start shows as a rise.
 for _outcome in Outcome:
     OUTCOMES.labels(outcome=_outcome)

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 from services.common.contract import CommentModerated, Topic
 from services.common.dlq import reading_consumer, snapshot
 from services.common.settings import KafkaSettings
+from services.publisher.daily import DailyView
 from services.publisher.views import CommentViews
 
 
@@ -20,6 +21,7 @@ async def rebuild_views(kafka: KafkaSettings, redis: Redis) -> Counter[str]:
     topic = kafka.topic(Topic.COMMENTS_MODERATED)
     consumer = reading_consumer(kafka, topic)
     views = CommentViews(redis)
+    daily = DailyView(redis)
     counts: Counter[str] = Counter()
     await consumer.start()
     try:
@@ -30,6 +32,7 @@ async def rebuild_views(kafka: KafkaSettings, redis: Redis) -> Counter[str]:
                 counts["unreadable"] += 1
                 continue
             counts[await views.apply(decision, released_at=decision.decided_at)] += 1
+            await daily.record(decision)
     finally:
         await consumer.stop()
     return counts

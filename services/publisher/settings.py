@@ -26,3 +26,6 @@ class PublisherSettings(ServiceSettings):
     desk_login_max_failures: int = Field(default=5, ge=1)
     desk_login_address_max_failures: int = Field(default=30, ge=1)
     desk_login_window_seconds: int = Field(default=15 * 60, ge=1)
+    # The insights page warns when the share of comments held this week moved by more than
+    # this many percentage points from last week's.
+    insights_drift_points: float = Field(default=10.0, gt=0.0, le=100.0)

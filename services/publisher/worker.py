@@ -20,8 +20,9 @@ from services.common.contract import (
 )
 from services.common.retry import retry_transient
 from services.publisher import metrics
+from services.publisher.daily import DailyView, Recorded
 from services.publisher.desk import events
-from services.publisher.desk.decisions import machine_reasons
+from services.publisher.desk.decisions import machine_reason_overruled
 from services.publisher.review_metrics import ReviewGauges
 from services.publisher.settings import PublisherSettings
 from services.publisher.views import CommentViews, Outcome
@@ -38,12 +39,14 @@ def subscribe_publisher(
 ) -> None:
     kafka = settings.kafka
     dlq, published = kafka.topic(Topic.COMMENTS_DLQ), kafka.topic(Topic.FEED_PUBLISHED)
+    daily = DailyView(redis)
 
     async def release_comments(decisions: list[CommentModerated]) -> None:
         tenants = set()
         for decision in decisions:
             outcome = await views.apply(decision, released_at=decision.decided_at)
             record(decision, outcome)
+            record_daily(decision, await daily.record(decision))
             tenants.add(decision.tenant_id)
             if outcome not in (Outcome.DUPLICATE, Outcome.STALE):
                 await events.verdict_applied(redis, decision, outcome)
@@ -95,14 +98,15 @@ async def announce_releases(
             raise result
 
 
-def machine_reason_overruled(decision: CommentModerated) -> str | None:
-    """For a moderator's verdict: the machine's decisive reason it went against ("none" when the
-    machine had approved), or None when it agreed. A moderator's verdict carries the machine's
-    reasons after its own, so the machine's view needs no lookup."""
-    machine = [r.code for r in machine_reasons(decision)]
-    if decision.verdict is Verdict.APPROVED:
-        return machine[0] if machine else None
-    return None if machine else "none"
+def record_daily(decision: CommentModerated, recorded: Recorded) -> None:
+    """The held share's counts and the held comments' waits, as the daily view counted them."""
+    tenant = decision.tenant_id
+    if recorded.counted:
+        metrics.MACHINE_VERDICTS.labels(tenant=tenant, verdict=decision.verdict).inc()
+        if decision.verdict is Verdict.REVIEW:  # the tenant's waits from 0, so the first shows
+            metrics.HELD_WAIT_SECONDS.labels(tenant=tenant)
+    if recorded.waited_seconds is not None:
+        metrics.HELD_WAIT_SECONDS.labels(tenant=tenant).observe(recorded.waited_seconds)
 
 
 def record(decision: CommentModerated, outcome: Outcome) -> None:

@@ -191,6 +191,11 @@ def test_desk_decision_releases_through_the_one_path_with_history_and_audit(
     assert samples[("moderation_human_decisions_total", by_tenant)] == 1
     overruled = (("reason", "new_author"), *by_tenant)
     assert samples[("moderation_human_overrule_total", overruled)] == 1
+    # The held share's count, and the one held comment's wait for a moderator.
+    held_count = (*by_tenant, ("verdict", "review"))
+    assert samples[("moderation_machine_verdicts_total", held_count)] == 1
+    assert samples[("moderation_held_wait_seconds_count", by_tenant)] == 1
+    assert samples[("moderation_held_wait_seconds_sum", by_tenant)] > 0
     assert released["reasons"][0]["code"] == "moderator"
     feed = httpx.get(
         f"{system.publisher.url}/v1/articles/{article}/comments", params={"tenant": tenant}

@@ -1,15 +1,16 @@
 """The desk in a real headless Chromium (Debian's, driven by Playwright): sign in, read why a
-comment was held, decide with the keyboard and in bulk, untrusted text stays text, live updates.
-Screenshots of the queue and an item go to docs/screenshots/ for the README."""
+comment was held, decide with the keyboard and in bulk, untrusted text stays text, live updates,
+the insights page's charts on a laptop and a tablet. Screenshots of the queue, an item and the
+insights page go to docs/screenshots/ for the README."""
 
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Dialog, Page, ViewportSize, expect, sync_playwright
 
-from services.modctl.demo_desk import DEMO_MODERATOR, prepare
+from services.modctl.demo_desk import DEMO_MODERATOR, decide_on_desk, prepare
 from services.modctl.seed import comment_id, load_seed
 from tests.conftest import unique
 from tests.e2e.desk_helpers import (
@@ -39,6 +40,8 @@ DEMO = [
     for name in ("000_c2484b3214b686ee.txt", "001_city_budget.txt")
 ]
 TIMEOUT_MS = 30_000
+LAPTOP = ViewportSize(width=1366, height=900)
+TABLET = ViewportSize(width=768, height=1024)
 
 
 @pytest.fixture(scope="module")
@@ -261,3 +264,56 @@ def test_a_second_browser_sees_the_queue_change_live(
     expect(second.locator('[data-count="held"]')).to_have_text("0")
     for page in (first, second):
         page.context.close()
+
+
+def assert_charts_fit(page: Page, width: int) -> None:
+    """Every chart is drawn, with bars, inside the page: nothing scrolls sideways."""
+    charts = page.locator("svg.chart")
+    expect(charts.first).to_be_visible()
+    assert charts.count() >= 5
+    for index in range(charts.count()):
+        chart = charts.nth(index)
+        assert chart.locator("rect.bar").count() > 0, f"chart {index} has no bars"
+        box = chart.bounding_box()
+        assert box is not None
+        assert box["width"] > 200
+        assert box["x"] >= 0
+        assert box["x"] + box["width"] <= width, f"chart {index} runs past the page"
+    overflow = page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"the page scrolls sideways by {overflow}px at {width}px"
+
+
+def test_insights_page_draws_its_charts_on_a_laptop_and_a_tablet(
+    system: System, redis_url: str, browser: Browser
+) -> None:
+    tenant = unique("demo")
+    password = run_async(prepare(tenant, redis_url))
+    key = system.key(tenant)
+    articles = [load_seed(path, system.ingest.url, key) for path in DEMO]
+    for article in articles:
+        for comment in article.comments:
+            wait_status(system, tenant, comment_id(article.article_id, comment))
+    decided = decide_on_desk(system.publisher.url, tenant, password, articles, key)
+    assert len(decided) == 2  # the demo's two spam comments, rejected on the desk
+
+    page = browser.new_context(viewport=LAPTOP).new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    sign_in(page, system, DEMO_MODERATOR, password)
+    page.click("nav.desk-nav a:has-text('Insights')")
+    expect(page.locator("h1")).to_contain_text("Insights")
+    expect(page.locator("#agreement")).to_contain_text("overruled the machine in 0 of 2 verdicts")
+    expect(page.locator("#held-queue rect.bar.held")).to_have_count(1)  # the one day with data
+    expect(page.locator("#models code.version").first).to_be_visible()
+    assert_charts_fit(page, LAPTOP["width"])
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "desk-insights.png"), full_page=True)
+
+    page.set_viewport_size(TABLET)
+    page.reload()
+    assert_charts_fit(page, TABLET["width"])
+    page.select_option("select[name=days]", "91")  # long ranges go by week
+    expect(page.locator(".insights-head .span")).to_contain_text("shown by week")
+    assert_charts_fit(page, TABLET["width"])
+    page.context.close()

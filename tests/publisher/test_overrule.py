@@ -1,7 +1,7 @@
 """Whether a moderator's verdict went against the machine's, and which of its reasons."""
 
 from services.common.contract import Reason, Verdict
-from services.publisher.worker import machine_reason_overruled
+from services.publisher.desk.decisions import machine_reason_overruled
 from tests.conftest import unique
 from tests.publisher.test_views import verdict
 

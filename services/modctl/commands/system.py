@@ -14,7 +14,7 @@ import httpx
 from services.common.settings import KafkaSettings, RedisSettings
 from services.common.topics import ensure_topics
 from services.modctl import processes
-from services.modctl.demo_desk import DEMO_MODERATOR, prepare_demo_desk
+from services.modctl.demo_desk import DEMO_MODERATOR, decide_on_desk, prepare_demo_desk
 from services.modctl.local_state import (
     CLEAN_START,
     LocalServer,
@@ -181,6 +181,9 @@ def seed_demo(key: str, timeout: float = 120.0) -> tuple[str, str]:
             time.sleep(0.2)
     if ids:
         raise TimeoutError(f"the demo comments had no verdict within {timeout:.0f}s")
+    decided = decide_on_desk(publisher.url, DEMO_TENANT, password, articles, key)
+    if decided:
+        loaded += f", {len(decided)} decided on the desk"
     return password, loaded
 
 
@@ -194,6 +197,7 @@ def print_urls(key: str, demo_password: str | None = None) -> None:
     print(f"metrics     {ingest.url}/metrics {moderation.url}/metrics {publisher.url}/metrics")
     print(f"            {perspective.url}/metrics {webhooks.url}/metrics")
     print(f"desk        {publisher.url}/moderate")
+    print(f"insights    {publisher.url}/moderate/insights?tenant={DEMO_TENANT}")
     print(f"perspective {perspective.url}/v1alpha1/comments:analyze")
     print(f"webhooks    {webhooks.url}/v1/webhooks")
     if demo_password:

@@ -57,6 +57,16 @@ def machine_reasons(decision: CommentModerated) -> list[Reason]:
     return [r for r in decision.reasons if r.code != MODERATOR_REASON]
 
 
+def machine_reason_overruled(decision: CommentModerated) -> str | None:
+    """For a moderator's verdict: the machine's decisive reason it went against ("none" when the
+    machine had approved), or None when it agreed. A moderator's verdict carries the machine's
+    reasons after its own, so the machine's view needs no lookup."""
+    machine = [r.code for r in machine_reasons(decision)]
+    if decision.verdict is Verdict.APPROVED:
+        return machine[0] if machine else None
+    return None if machine else "none"
+
+
 class Action(StrEnum):
     APPROVE = "approve"
     REJECT = "reject"

@@ -31,6 +31,7 @@ from services.publisher.desk.auth import (
     page_moderator,
 )
 from services.publisher.desk.decisions import REJECT_CATEGORIES, Action, human_verdict
+from services.publisher.desk.insights import DEFAULT_DAYS, MAX_DAYS, RANGES, load_insights
 from services.publisher.desk.queue import Queue, Sort, decided_at_text, score_lines, waited
 from services.publisher.desk.sessions import COOKIE, CSRF_FIELD, LOGIN_CSRF_COOKIE, tokens_match
 
@@ -216,6 +217,29 @@ async def queue_page(
         "decided": [i for i in (decided or "").split(",") if i in hidden],
     }
     return TEMPLATES.TemplateResponse(request, "queue.html", context)
+
+
+@router.get("/insights", response_class=HTMLResponse)
+async def insights_page(
+    request: Request,
+    state: DeskDep,
+    signed: PageUser,
+    tenant: Annotated[Identifier | None, Query()] = None,
+    days: Annotated[int, Query(ge=1, le=MAX_DAYS)] = DEFAULT_DAYS,
+) -> Response:
+    """For editors: agreement with the machine, scores, the held queue, drift, models."""
+    chosen = _tenant(signed, tenant)
+    insights = await load_insights(
+        state.redis, chosen, days, utc_now().date(), state.settings.insights_drift_points
+    )
+    context = {
+        "signed": signed,
+        "tenant": chosen,
+        "here": "insights",
+        "insights": insights,
+        "ranges": sorted({*RANGES, days}),
+    }
+    return TEMPLATES.TemplateResponse(request, "insights.html", context)
 
 
 def _query(filters: dict[str, Any], changes: dict[str, Any]) -> str:
