@@ -113,6 +113,12 @@ def policy_changes(tenant: str) -> str:
     return f"policy-changes:{tenant}"
 
 
+def adaptations(tenant: str) -> str:
+    """A hash: `v:{n}` -> each adapter version that served (JSON), `serving` -> the version
+    now serving (absent: the shared model), `next` -> the last version number handed out."""
+    return f"adaptations:{tenant}"
+
+
 def audit(tenant: str) -> str:
     """Every moderator action on the tenant's comments, newest first."""
     return f"audit:{tenant}"

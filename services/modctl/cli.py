@@ -4,8 +4,10 @@ import argparse
 import sys
 
 import httpx
+from redis.exceptions import RedisError
 
 from services.modctl.commands import (
+    adapt,
     bench,
     calibrate,
     decisions,
@@ -40,6 +42,7 @@ COMMAND_MODULES = (
     train,
     webhooks,
     calibrate,
+    adapt,
 )
 
 
@@ -47,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
-    except (RuntimeError, TimeoutError, ValueError, OSError, httpx.HTTPError) as error:
+    except (RuntimeError, TimeoutError, ValueError, OSError, httpx.HTTPError, RedisError) as error:
         print(f"modctl {args.command}: {error}", file=sys.stderr)
         return 1
 

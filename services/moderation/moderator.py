@@ -29,6 +29,8 @@ from services.common.contract import (
 )
 from services.common.ratelimit import Rate, TokenBuckets
 from services.moderation import metrics
+from services.moderation.adaptation import SITE_LABEL, Adapter
+from services.moderation.adaptation_store import AdapterStore
 from services.moderation.analysis import (
     CHUNK_WORDS,
     Analysis,
@@ -60,6 +62,7 @@ class Moderator:
         self._engine = engine
         self._articles = ArticleStore(redis)
         self.policies = PolicyStore(redis, policy, caches.policy_cache_seconds)
+        self.adapters = AdapterStore(redis, caches.policy_cache_seconds)
         self._buckets = TokenBuckets(redis)
         self._caches = caches
         self._inference = ThreadPoolExecutor(max_workers=1, thread_name_prefix="inference")
@@ -84,6 +87,7 @@ class Moderator:
             analyses, article_vectors, parents = await self._analyse(fresh, articles)
             policies = await self._policies(fresh, articles)
             contexts = await self._contexts(fresh, policies)
+            adapters = await self._adapters(fresh)
             new = [
                 self._decide(
                     c,
@@ -92,6 +96,7 @@ class Moderator:
                     parents.get(_ref(c)),
                     policy,
                     context,
+                    adapters[c.tenant_id],
                 )
                 for c, policy, context in zip(fresh, policies, contexts, strict=True)
             ]
@@ -108,6 +113,13 @@ class Moderator:
             document = await self.policies.cached(c.tenant_id)
             found.append(document.effective(article.section if article else None, c.article_id))
         return found
+
+    async def _adapters(self, comments: Sequence[CommentSubmitted]) -> dict[str, Adapter | None]:
+        engine = self._engine
+        return {
+            tenant: await self.adapters.cached(tenant, engine.name, engine.model_version)
+            for tenant in dict.fromkeys(c.tenant_id for c in comments)
+        }
 
     async def _contexts(
         self, comments: Sequence[CommentSubmitted], policies: Sequence[Policy]
@@ -161,24 +173,32 @@ class Moderator:
         parent: Vectors | None,
         policy: Policy,
         context: Context,
+        adapter: Adapter | None = None,
     ) -> CommentModerated:
+        """With a tenant's adapter, its site score joins the labels and its band decides in
+        place of the per-label thresholds; the verdict names the adapter in `model_version`."""
         score = None
         if article_chunks is not None:
             score = relevance(analysis.embedding, article_chunks, parent, self._reactions)
-        verdict, reasons = decide(policy, analysis.toxicity, score, comment.body, context)
+        toxicity, model_version = analysis.toxicity, self._engine.model_version
+        if adapter is not None:
+            site = adapter.score(toxicity, analysis.embedding)
+            toxicity = {**toxicity, SITE_LABEL: site}
+            policy, model_version = adapter.policy(policy), adapter.served_version
+        verdict, reasons = decide(policy, toxicity, score, comment.body, context)
         decided_at = utc_now()
         latency = (decided_at - comment.submitted_at).total_seconds()
         metrics.DECISION_SECONDS.observe(max(latency, 0.0))
-        observe_scores(analysis.toxicity, score)
+        observe_scores(toxicity, score)
         return CommentModerated(
             tenant_id=comment.tenant_id,
             article_id=comment.article_id,
             comment_id=comment.comment_id,
             verdict=verdict,
             reasons=reasons,
-            scores=Scores(toxicity=analysis.toxicity, relevance=score),
+            scores=Scores(toxicity=toxicity, relevance=score),
             engine=self._engine.name,
-            model_version=self._engine.model_version,
+            model_version=model_version,
             decided_at=decided_at,
             submitted_at=comment.submitted_at,
             latency_ms=round(latency * 1000, 1),

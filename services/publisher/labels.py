@@ -2,7 +2,9 @@
 beside what the machine had scored and decided before it.
 
 They are kept by the publisher's views (`redis_keys.decisions`), so replaying
-comments.moderated rebuilds them like every other view.
+comments.moderated rebuilds them like every other view. A machine verdict that no moderator
+changed for a while (released and left standing, or rejected and never reinstated) is the
+site's verdict too: `standing_verdicts` reads those from the queues.
 """
 
 from datetime import datetime
@@ -13,6 +15,7 @@ from redis.asyncio import Redis
 from services.common import redis_keys
 from services.common.contract import SYSTEM_DECIDER, CommentModerated, Scores, Verdict
 from services.publisher.desk.decisions import moderator_reason
+from services.publisher.views import CommentViews
 
 
 class LabelledDecision(BaseModel):
@@ -26,6 +29,7 @@ class LabelledDecision(BaseModel):
     category: str | None  # the moderator's reason (a DSA category, or "approved")
     decided_by: str
     decided_at: datetime
+    submitted_at: datetime
     scores: Scores
     engine: str
     model_version: str
@@ -60,8 +64,31 @@ def _labelled(decision: CommentModerated, history: list[CommentModerated]) -> La
         category=own.label if own else None,
         decided_by=decision.decided_by,
         decided_at=decision.decided_at,
+        submitted_at=decision.submitted_at,
         scores=decision.scores,
         engine=decision.engine,
         model_version=decision.model_version,
         machine_verdict=machine[-1].verdict if machine else None,
     )
+
+
+async def standing_verdicts(
+    redis: Redis, tenant: str, decided_before: datetime, limit: int
+) -> list[LabelledDecision]:
+    """Machine verdicts (approved or rejected) decided before `decided_before` that no moderator
+    has changed since, of the latest `limit` comments of each queue; oldest first."""
+    ids: list[str] = []
+    for verdict in (Verdict.APPROVED, Verdict.REJECTED):
+        key = redis_keys.queue(tenant, verdict)
+        found: list[bytes] = await redis.zrevrange(key, 0, limit - 1)  # type: ignore[assignment]
+        ids += [redis_keys.as_text(i) for i in found]
+    states = await CommentViews(redis).states(tenant, ids)
+    standing = [
+        s.decision
+        for s in states
+        if s is not None
+        and s.decision.decided_by == SYSTEM_DECIDER
+        and s.decision.decided_at < decided_before
+    ]
+    labelled = [_labelled(d, [d]) for d in standing]
+    return sorted(labelled, key=lambda d: d.decided_at)
