@@ -17,6 +17,7 @@ from services.common.contract import CommentModerated, Reason, Topic, Verdict, m
 from services.common.settings import KafkaSettings, RedisSettings
 from services.publisher.daily import DailyView, day_of
 from services.publisher.desk.decisions import Action, human_verdict
+from services.publisher.rebuild import rebuild_views
 from services.publisher.settings import PublisherSettings
 from services.publisher.views import CommentViews
 from tests.conftest import unique
@@ -190,3 +191,26 @@ async def test_the_page_shows_the_tenants_figures_to_its_moderators_only(
             response = await desk.get("/moderate/insights", params={"tenant": tenant, "days": bad})
             assert response.status_code == 422
             assert response.json()["errors"][0]["field"] == "days"
+
+
+@pytest.mark.kafka
+async def test_modctl_feed_rebuild_restores_the_days_from_the_topic(
+    redis: Redis, kafka_settings: KafkaSettings
+) -> None:
+    tenant = unique("site")
+    held = verdict(tenant, "a", Verdict.REVIEW).model_copy(update={"model_version": ADAPTED})
+    decided = human_verdict(held, Action.REJECT, "ann", held.decided_at + timedelta(minutes=5))
+    await publish(kafka_settings, [held, verdict(tenant, "a"), decided])
+    day, wait_day = day_of(held.decided_at), day_of(decided.decided_at)
+    daily = DailyView(redis)
+
+    await rebuild_views(kafka_settings, redis)
+    found = await daily.days(tenant, day, wait_day)
+    assert (found[0].comments, found[0].held, found[0].models) == (2, 1, {ADAPTED: 1, "test": 1})
+    assert found[-1].waits == [300.0]
+    await rebuild_views(kafka_settings, redis)  # into a live Redis: nothing changes
+    assert await daily.days(tenant, day, wait_day) == found
+
+    await redis.delete(*[k async for k in redis.scan_iter(f"*:{tenant}*")])
+    await rebuild_views(kafka_settings, redis)
+    assert await daily.days(tenant, day, wait_day) == found
