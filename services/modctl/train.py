@@ -202,7 +202,12 @@ def model_card(card: dict[str, object], previous: str = "") -> str:
         lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     if baseline:
         lines += ["", f"Previous engine: `{baseline}`."]
-    lines += ["", "Other labels, ROC-AUC where the set carries them:", ""]
+    lines += [
+        "",
+        "Other labels, ROC-AUC where the set carries them. Each is read as P(toxic) x "
+        "P(label | toxic) (readout.joint): most sets mark them only among toxic texts.",
+        "",
+    ]
     for name, row in quality.items():
         if row["labels"]:
             lines.append(f"- {name}: {row['labels']}")

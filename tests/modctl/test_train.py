@@ -122,7 +122,7 @@ def test_train_writes_weights_thresholds_and_card_the_engine_loads(
     engine = EmbeddedEngine(precision="float32", weights=weights)
     rude, kind = engine.score_batch(["you stupid idiot", "thanks for the article"])
     assert rude["toxicity"] > kind["toxicity"]
-    assert engine.model_version.endswith(card["version"])
+    assert f"+{card['version']}+" in engine.model_version
 
 
 def test_a_missing_data_folder_is_an_error(

