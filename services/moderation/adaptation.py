@@ -87,7 +87,16 @@ def shared_model(model_version: str) -> str:
 
 
 def label_features(toxicity: LabelScores, labels: list[str]) -> np.ndarray:
-    """logit(score) per label, in order; a label the scores lack reads as 0.5 (logit 0)."""
-    scores = np.array([toxicity.get(label, 0.5) for label in labels], np.float64)
-    clipped = np.clip(scores, SCORE_CLIP, 1.0 - SCORE_CLIP)
+    """Per label, in order: toxicity's logit, and every other label's share of toxicity (how
+    toxic, and of which kind) as a logit. The embedded engine reads a label as P(toxic) x
+    P(label | toxic): the share gives the kind back, which is what sites disagree on. A label
+    the scores lack reads as 0.5 (logit 0)."""
+    toxic = toxicity.get("toxicity")
+    values = []
+    for label in labels:
+        score = toxicity.get(label, 0.5)
+        if label != "toxicity" and toxic is not None and label in toxicity:
+            score = min(score / max(toxic, SCORE_CLIP), 1.0)
+        values.append(score)
+    clipped = np.clip(np.array(values, np.float64), SCORE_CLIP, 1.0 - SCORE_CLIP)
     return np.log(clipped / (1.0 - clipped)).astype(np.float32)

@@ -54,10 +54,16 @@ def adapter(
 
 def test_the_site_score_is_the_logistic_of_the_weighted_label_logits() -> None:
     fitted = adapter("t", weights=[2.0, 0.5], bias=-1.0)
-    scores = {"profanity": 0.8, "toxicity": 0.3, "insult": 0.99}  # insult is not read
+    # Profanity is read as its share of toxicity (0.24 / 0.3 = 0.8); insult is not read.
+    scores = {"profanity": 0.24, "toxicity": 0.3, "insult": 0.99}
     logit = 2.0 * math.log(0.8 / 0.2) + 0.5 * math.log(0.3 / 0.7) - 1.0
     assert fitted.score(scores, None) == pytest.approx(1 / (1 + math.exp(-logit)), rel=1e-5)
     assert fitted.score({"profanity": 0.9}, None) > fitted.score({"profanity": 0.1}, None)
+    # The kind of toxicity, whatever how toxic: the same share is the same feature.
+    mild = label_features({"profanity": 0.05, "toxicity": 0.1}, LABELS)
+    strong = label_features({"profanity": 0.4, "toxicity": 0.8}, LABELS)
+    assert mild[0] == pytest.approx(strong[0])
+    assert mild[1] < strong[1]
     assert list(label_features({"toxicity": 0.5}, LABELS)) == [0.0, 0.0]  # missing reads 0.5
 
 
