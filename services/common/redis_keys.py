@@ -115,7 +115,8 @@ def policy_changes(tenant: str) -> str:
 
 def adaptations(tenant: str) -> str:
     """A hash: `v:{n}` -> each adapter version that served (JSON), `serving` -> the version
-    now serving (absent: the shared model), `next` -> the last version number handed out."""
+    now serving (absent: the shared model), `next` -> the last version number handed out,
+    `attempted` -> the count of moderator decisions when adaptation last ran."""
     return f"adaptations:{tenant}"
 
 

@@ -15,7 +15,7 @@ from services.moderation.adaptation import Adapter
 
 log = logging.getLogger(__name__)
 
-SERVING, NEXT = "serving", "next"
+SERVING, NEXT, ATTEMPTED = "serving", "next", "attempted"
 SHARED_MODEL = 0  # `rollback(to=0)`: no adapter, the shared model's thresholds
 
 
@@ -32,6 +32,13 @@ class AdapterStore:
 
     async def next_version(self, tenant: str) -> int:
         return int(await self._redis.hincrby(redis_keys.adaptations(tenant), NEXT, 1))
+
+    async def attempted(self, tenant: str) -> int:
+        """The tenant's count of moderator decisions when adaptation last ran for it."""
+        return int(await self._redis.hget(redis_keys.adaptations(tenant), ATTEMPTED) or 0)
+
+    async def record_attempt(self, tenant: str, decisions: int) -> None:
+        await self._redis.hset(redis_keys.adaptations(tenant), ATTEMPTED, decisions)
 
     async def serve(self, adapter: Adapter) -> None:
         """Keep `adapter` and serve it from now on."""

@@ -5,14 +5,17 @@ import random
 from datetime import timedelta
 
 import numpy as np
+import pytest
 
 from services.common.contract import CommentSubmitted, Scores, Verdict, utc_now
 from services.modctl.adapt import (
     MIN_DECISIONS,
     Example,
     adapt,
+    agreement,
     choose_band,
     examples,
+    gain_lower_bound,
     time_split,
 )
 from services.moderation.adaptation import SITE_LABEL, AdapterKind
@@ -24,15 +27,17 @@ START = utc_now()
 
 
 def made_up(count: int, seed: int = 0, follows: str = "profanity") -> list[Example]:
-    """Toxic-looking comments, half of them profane; the site removes what `follows` marks."""
+    """Comments, some toxic, of which half profane and half insulting, scored as the embedded
+    engine reads labels (P(toxic) x P(label | toxic)); the site removes what `follows` marks."""
     rng = random.Random(seed)
     found = []
     for i in range(count):
         profane, insult = rng.random() < 0.5, rng.random() < 0.5
+        toxic = rng.uniform(0.55, 0.95) if (profane or insult) else rng.uniform(0.0, 0.4)
         scores = {
-            "toxicity": rng.uniform(0.55, 0.95) if (profane or insult) else rng.uniform(0, 0.4),
-            "profanity": rng.uniform(0.6, 0.95) if profane else rng.uniform(0.02, 0.3),
-            "insult": rng.uniform(0.6, 0.95) if insult else rng.uniform(0.02, 0.3),
+            "toxicity": toxic,
+            "profanity": toxic * (rng.uniform(0.6, 0.95) if profane else rng.uniform(0.02, 0.3)),
+            "insult": toxic * (rng.uniform(0.6, 0.95) if insult else rng.uniform(0.02, 0.3)),
         }
         removed = {"profanity": profane, "insult": insult, "coin": rng.random() < 0.5}[follows]
         found.append(Example(f"c{i}", scores, removed, START + timedelta(seconds=i)))
@@ -70,7 +75,18 @@ def test_a_head_is_tried_when_there_are_enough_decisions() -> None:
 def test_moderators_the_labels_do_not_explain_change_nothing() -> None:
     outcome = adapt(made_up(300, follows="coin"), SHARED, None, margin=0.02)
     assert outcome.chosen is None
-    assert "not above zero at 80%" in outcome.why
+    assert "of the later decisions, the shared model on" in outcome.why
+
+
+def test_a_gain_must_be_clear_of_chance() -> None:
+    found = made_up(100)
+    truth = [e.removed for e in found]
+    shared = [not t if i < 10 else t for i, t in enumerate(truth)]  # wrong on the first ten
+    # Right on six of those ten, wrong on four comments the shared model has right: +0.02.
+    narrow = [not t if 6 <= i < 14 else t for i, t in enumerate(truth)]
+    assert agreement(narrow, found) - agreement(shared, found) == pytest.approx(0.02)
+    assert gain_lower_bound(narrow, shared, found, 0.8) < 0
+    assert gain_lower_bound(truth, shared, found, 0.8) > 0.05  # right on all ten
 
 
 def test_a_gain_below_the_margin_changes_nothing() -> None:

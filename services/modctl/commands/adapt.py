@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from services.common import redis_keys
 from services.common.contract import utc_now
 from services.common.settings import RedisSettings
+from services.common.tenants import TenantStore
 from services.modctl.adapt import (
     DEFAULT_CONFIDENCE,
     HEAD_MIN_DECISIONS,
@@ -52,7 +53,16 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
         "and serves the result only if it agrees with the moderators better than the shared "
         "model by --margin, and that gain is above zero at --confidence.",
     )
-    fit.add_argument("tenant")
+    fit.add_argument("tenant", nargs="?", help="one tenant (or --all)")
+    fit.add_argument("--all", action="store_true", help="every tenant, one after the other")
+    fit.add_argument(
+        "--new-decisions",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only tenants with at least N moderator decisions since adaptation last ran for "
+        "them: the schedule (run it from cron, every hour say; default 0: always)",
+    )
     fit.add_argument(
         "--margin",
         type=float,
@@ -92,12 +102,39 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
 
 
 def cmd_adapt(args: argparse.Namespace) -> int:
-    started = time.perf_counter()
+    if (args.tenant is None) == (not args.all):
+        raise ValueError("tenant: name one tenant, or give --all")
+    if args.new_decisions < 0:
+        raise ValueError("--new-decisions: 0 or more")
     settled = timedelta(hours=args.settled_hours)
     bar = Bar(args.margin, args.confidence)
-    code = asyncio.run(_adapt(args.tenant, bar, settled, args.dry_run, args.by))
-    print(f"done in {time.perf_counter() - started:.1f} s")
-    return code
+    return asyncio.run(_adapt_each(args, bar, settled))
+
+
+async def _adapt_each(args: argparse.Namespace, bar: Bar, settled: timedelta) -> int:
+    """Each tenant asked for, skipping those without `--new-decisions` new decisions; with
+    --all the exit status is 0 when every tenant was judged, whatever the outcome."""
+    async with RedisSettings().client() as redis:
+        tenants = (
+            [t.name for t in await TenantStore(redis).tenants()] if args.all else [args.tenant]
+        )
+        store = AdapterStore(redis)
+        codes = []
+        for tenant in tenants:
+            decisions = int(await redis.zcard(redis_keys.decisions(tenant)))
+            new = decisions - await store.attempted(tenant)
+            if args.new_decisions and new < args.new_decisions:
+                print(
+                    f"tenant {tenant!r}: {new} new moderator decisions since adaptation last "
+                    f"ran, fewer than {args.new_decisions}: skipped"
+                )
+                continue
+            started = time.perf_counter()
+            codes.append(await _adapt(redis, tenant, bar, settled, args.dry_run, args.by))
+            if not args.dry_run:
+                await store.record_attempt(tenant, decisions)
+            print(f"done in {time.perf_counter() - started:.1f} s")
+    return 0 if args.all else max(codes, default=0)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -137,21 +174,22 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _adapt(tenant: str, bar: Bar, settled: timedelta, dry_run: bool, by: str) -> int:
-    settings = ModerationSettings()
-    async with RedisSettings().client() as redis:
-        decisions = await moderator_decisions(redis, tenant)
-        if not decisions:
-            print(f"tenant {tenant!r}: no moderator decisions yet; nothing changed")
-            return 1
-        standing = await standing_verdicts(redis, tenant, utc_now() - settled, STANDING_LIMIT)
-        # The model the latest decisions were scored by: the one the worker serves now.
-        engine, model = decisions[-1].engine, shared_model(decisions[-1].model_version)
-        found = examples([*standing, *decisions], engine, model)
-        thresholds = (await PolicyStore(redis, Policy()).document(tenant)).policy.thresholds
-        vectors = {}
-        if len(found) * (1 - LATER_SHARE) >= HEAD_MIN_DECISIONS:
-            vectors = await _embeddings(redis, found, engine, model, settings)
+async def _adapt(
+    redis: Redis, tenant: str, bar: Bar, settled: timedelta, dry_run: bool, by: str
+) -> int:
+    """Fit, judge and (unless `dry_run`) serve; 0 when a candidate cleared the bar."""
+    decisions = await moderator_decisions(redis, tenant)
+    if not decisions:
+        print(f"tenant {tenant!r}: no moderator decisions yet; nothing changed")
+        return 1
+    standing = await standing_verdicts(redis, tenant, utc_now() - settled, STANDING_LIMIT)
+    # The model the latest decisions were scored by: the one the worker serves now.
+    engine, model = decisions[-1].engine, shared_model(decisions[-1].model_version)
+    found = examples([*standing, *decisions], engine, model)
+    thresholds = (await PolicyStore(redis, Policy()).document(tenant)).policy.thresholds
+    vectors = {}
+    if len(found) * (1 - LATER_SHARE) >= HEAD_MIN_DECISIONS:
+        vectors = await _embeddings(redis, found, engine, model, ModerationSettings())
     print(
         f"tenant {tenant!r}: {len(decisions)} moderator decisions and {len(standing)} machine "
         f"verdicts standing for {settled.total_seconds() / 3600:g} h; {len(found)} comments "
@@ -160,41 +198,40 @@ async def _adapt(tenant: str, bar: Bar, settled: timedelta, dry_run: bool, by: s
     embed = (lambda texts: np.stack([vectors[t] for t in texts])) if vectors else None
     outcome = adapt(found, thresholds, embed, bar.margin, bar.confidence)
     _report(outcome, bar)
-    if outcome.chosen is None:
+    chosen = outcome.chosen
+    if chosen is None:
         print(f"nothing changed: {outcome.why}")
         return 1
     if dry_run:
         print("dry run: nothing changed")
         return 0
-    async with RedisSettings().client() as redis:
-        store = AdapterStore(redis)
-        chosen = outcome.chosen
-        adapter = Adapter(
-            tenant_id=tenant,
-            version=await store.next_version(tenant),
-            kind=chosen.kind,
-            engine=engine,
-            base_model=model,
-            labels=outcome.labels,
-            weights=chosen.weights,
-            bias=chosen.bias,
-            band=chosen.band,
-            created_at=utc_now(),
-            created_by=by,
-            evaluation={
-                "moderator_decisions": len(decisions),
-                "standing_verdicts": len(standing),
-                "comments": outcome.decisions,
-                "earlier": outcome.earlier,
-                "later": outcome.later,
-                "shared_agreement": outcome.shared_agreement,
-                "agreement": chosen.agreement,
-                "gain_lower_bound": chosen.gain_low,
-                "margin": bar.margin,
-                "confidence": bar.confidence,
-            },
-        )
-        await store.serve(adapter)
+    store = AdapterStore(redis)
+    adapter = Adapter(
+        tenant_id=tenant,
+        version=await store.next_version(tenant),
+        kind=chosen.kind,
+        engine=engine,
+        base_model=model,
+        labels=outcome.labels,
+        weights=chosen.weights,
+        bias=chosen.bias,
+        band=chosen.band,
+        created_at=utc_now(),
+        created_by=by,
+        evaluation={
+            "moderator_decisions": len(decisions),
+            "standing_verdicts": len(standing),
+            "comments": outcome.decisions,
+            "earlier": outcome.earlier,
+            "later": outcome.later,
+            "shared_agreement": outcome.shared_agreement,
+            "agreement": chosen.agreement,
+            "gain_lower_bound": chosen.gain_low,
+            "margin": bar.margin,
+            "confidence": bar.confidence,
+        },
+    )
+    await store.serve(adapter)
     print(f"serving {adapter.kind} as {adapter.served_version} (within a few seconds)")
     return 0
 
