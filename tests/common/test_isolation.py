@@ -144,6 +144,9 @@ ROUTES: dict[RouteId, Probe] = {
     ("publisher", "GET", "/moderate/rows/{comment_id}"): Probe(
         "/moderate/rows/{b_comment}", "moderator", query={"tenant": "{b}"}, anonymous=303
     ),
+    ("publisher", "GET", "/moderate/insights"): Probe(
+        "/moderate/insights", "moderator", query={"tenant": "{b}"}, anonymous=303
+    ),
     ("publisher", "GET", "/moderate/counts"): Probe(
         "/moderate/counts", "moderator", query={"tenant": "{b}"}, anonymous=303
     ),
