@@ -21,7 +21,7 @@ import numpy as np
 
 from services.common.contract import Verdict
 from services.moderation.adaptation import SITE_LABEL, AdapterKind, label_features, shared_model
-from services.moderation.policy import Band
+from services.moderation.policy import Band, Policy, decide
 from services.moderation.scoring import LabelScores, Vectors
 from services.publisher.labels import LabelledDecision
 
@@ -101,11 +101,10 @@ def agreement(machine_removes: Sequence[bool], examples: Sequence[Example]) -> f
     return float(np.mean([m == e.removed for m, e in zip(machine_removes, examples, strict=True)]))
 
 
-def shared_removes(example: Example, thresholds: dict[str, Band]) -> bool:
-    """Whether the policy's per-label thresholds hold or reject the comment."""
-    return any(
-        example.toxicity.get(label, 0.0) >= band.review for label, band in thresholds.items()
-    )
+def shared_removes(example: Example, scoring: Policy) -> bool:
+    """Whether the policy's score rules hold or reject the comment (the worker's `decide`)."""
+    verdict, _ = decide(scoring, example.toxicity, None)
+    return verdict is not Verdict.APPROVED
 
 
 def adapt(
@@ -130,7 +129,8 @@ def adapt(
             f"approvals; at least {MIN_PER_VERDICT} of each are needed"
         )
         return outcome
-    shared = [shared_removes(e, thresholds) for e in later]
+    scoring = Policy(thresholds=thresholds)  # the score rules alone: nothing else changes
+    shared = [shared_removes(e, scoring) for e in later]
     outcome.shared_agreement = agreement(shared, later)
     kinds = [AdapterKind.CALIBRATION]
     if embed is not None and len(earlier) >= HEAD_MIN_DECISIONS:
