@@ -2,10 +2,9 @@
 
 from collections.abc import Sequence
 
-from redis.asyncio import Redis
-
 from services.common import redis_keys
 from services.common.contract import ArticleUpserted
+from services.common.redis_client import RedisClient
 
 # Replaying an older event must not overwrite a newer article.
 _UPSERT_IF_NEWER = """
@@ -17,7 +16,7 @@ return 1
 
 
 class ArticleStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._upsert = redis.register_script(_UPSERT_IF_NEWER)
 

@@ -14,11 +14,11 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.responses import JSONResponse
 from fastapi.security import APIKeyHeader, APIKeyQuery, HTTPAuthorizationCredentials, HTTPBearer
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from services.common import redis_keys
 from services.common.ratelimit import Rate, TokenBuckets
+from services.common.redis_client import RedisClient
 from services.common.tenants import ApiKey, KeyState, Scope, TenantStore, digest
 
 log = logging.getLogger(__name__)
@@ -127,7 +127,7 @@ class Auth:
             )
 
 
-def install_auth(app: FastAPI, redis: Redis, service: str, requests_per_minute: int) -> Auth:
+def install_auth(app: FastAPI, redis: RedisClient, service: str, requests_per_minute: int) -> Auth:
     """Keys for the app's routes; refusals answer `{"error": code, "message"}` (an app with
     its own error shape registers its own `AuthError` handler after this)."""
     auth = Auth(TenantStore(redis), TokenBuckets(redis), service, requests_per_minute)

@@ -11,8 +11,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from pydantic import BaseModel
-from redis.asyncio import Redis
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.common.redis_client import RedisClient
 
 Check = Callable[[], Awaitable[bool]]
 CHECK_TIMEOUT_SECONDS = 3.0
@@ -50,7 +51,7 @@ async def _run(check: Check) -> bool:
         return False
 
 
-def redis_check(redis: Redis) -> Check:
+def redis_check(redis: RedisClient) -> Check:
     async def check() -> bool:
         return bool(await redis.ping())
 

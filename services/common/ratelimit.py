@@ -2,8 +2,10 @@
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
+from redis.asyncio.cluster import ClusterPipeline
+
+from services.common.redis_client import RedisClient
 
 # KEYS[1]: the bucket (a hash: tokens, ts in ms). ARGV: capacity, refill per second, cost.
 # Redis's own clock, so every replica sees one time. Answers {allowed, retry_after_ms}.
@@ -58,17 +60,22 @@ class Rate:
 
 
 class TokenBuckets:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._script = redis.register_script(_TAKE)
 
     async def take(self, bucket: str, rate: Rate, cost: int = 1) -> Taken:
         allowed, wait = await self._script(keys=[bucket], args=_args(rate, cost))
         return Taken(bool(allowed), int(wait))
 
-    async def queue_take(self, pipe: Pipeline, bucket: str, rate: Rate, cost: int = 1) -> None:
+    async def queue_take(
+        self, pipe: Pipeline | ClusterPipeline, bucket: str, rate: Rate, cost: int = 1
+    ) -> None:
         """The same take inside a pipeline (awaiting only queues it); its `[allowed, wait]` is
         among the pipeline's results."""
-        await self._script(keys=[bucket], args=_args(rate, cost), client=pipe)
+        if isinstance(pipe, Pipeline):
+            await self._script(keys=[bucket], args=_args(rate, cost), client=pipe)
+        else:  # a cluster pipeline loads no script on the node: send the script itself
+            pipe.eval(_TAKE, 1, bucket, *_args(rate, cost))
 
 
 def _args(rate: Rate, cost: int) -> list[int | float]:

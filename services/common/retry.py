@@ -14,6 +14,7 @@ from functools import partial
 from typing import TypeVar
 
 from aiokafka.errors import KafkaError, KafkaTimeoutError
+from redis.exceptions import ClusterDownError, MasterDownError, ReadOnlyError, TryAgainError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -24,6 +25,12 @@ T = TypeVar("T")
 _TRANSIENT = (
     RedisConnectionError,
     RedisTimeoutError,
+    # A Redis failover under way: the old master refuses writes, or the cluster has a slot
+    # without a master until a replica takes over.
+    ReadOnlyError,
+    ClusterDownError,
+    TryAgainError,
+    MasterDownError,
     KafkaTimeoutError,
     TimeoutError,
     ConnectionError,
@@ -35,6 +42,11 @@ def is_transient(error: BaseException) -> bool:
     if isinstance(error, _TRANSIENT):
         return True
     return isinstance(error, KafkaError) and bool(getattr(error, "retriable", False))
+
+
+def describe(error: BaseException) -> str:
+    """The error's type and message (redis-py's repr gives only a category)."""
+    return f"{type(error).__name__}: {error}"
 
 
 ATTEMPTS_PER_ITEM = 3
@@ -63,7 +75,7 @@ async def process_isolating(
             return
         except Exception as error:
             if is_transient(error):
-                log.warning("dependency unavailable; retrying", extra={"error": repr(error)})
+                log.warning("dependency unavailable; retrying", extra={"error": describe(error)})
                 await asyncio.sleep(backoff_seconds(outages, base_delay))
                 outages += 1
                 continue
@@ -80,7 +92,7 @@ async def process_isolating(
                 return
             failures += 1
             if failures >= attempts_per_item:
-                log.error("giving up on an item", extra={"error": repr(error)})
+                log.error("giving up on an item", extra={"error": describe(error)})
                 await retry_transient(partial(give_up, items[0], error), base_delay)
                 return
             await asyncio.sleep(backoff_seconds(failures, base_delay))
@@ -96,6 +108,6 @@ async def retry_transient(action: Callable[[], Awaitable[None]], base_delay: flo
         except Exception as error:
             if not is_transient(error):
                 raise
-            log.warning("dependency unavailable; retrying", extra={"error": repr(error)})
+            log.warning("dependency unavailable; retrying", extra={"error": describe(error)})
             await asyncio.sleep(backoff_seconds(outages, base_delay))
             outages += 1

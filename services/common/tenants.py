@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from pydantic import TypeAdapter, ValidationError
-from redis.asyncio import Redis
 from redis.typing import EncodableT, FieldT
 
 from services.common import redis_keys
 from services.common.contract import Identifier
+from services.common.redis_client import RedisClient
 from services.common.redis_keys import as_text
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ class UnknownTenant(ValueError):
 
 
 class TenantStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self.redis = redis
 
     # Tenants
@@ -167,10 +167,9 @@ class TenantStore:
                 dropped += 1
                 continue
             stored = "1" if value is not None and as_text(value) == "1" else "0"
-            async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.hsetnx(redis_keys.tenant(name), "store_comments", stored)
-                pipe.delete(key)
-                await pipe.execute()
+            # Two slots, so two steps: an interrupted move is finished by the next run.
+            await self.redis.hsetnx(redis_keys.tenant(name), "store_comments", stored)
+            await self.redis.delete(key)
             moved += 1
         return moved, dropped
 
@@ -207,10 +206,10 @@ class TenantStore:
             fields["expires_at"] = str(expires_at)
         if requests_per_minute is not None:
             fields["requests_per_minute"] = str(requests_per_minute)
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hset(redis_keys.api_key(record.digest), mapping=fields)
-            pipe.sadd(redis_keys.tenant_keys(tenant), record.digest)
-            await pipe.execute()
+        # Two slots, so two steps, listed first: an interrupted create leaves a listed digest
+        # with no record (skipped by `keys`), never a working key that `keys` cannot show.
+        await self.redis.sadd(redis_keys.tenant_keys(tenant), record.digest)
+        await self.redis.hset(redis_keys.api_key(record.digest), mapping=fields)
         return key, record
 
     async def lookup(self, key: str) -> ApiKey | None:

@@ -8,9 +8,8 @@ The worker reads the serving version at most every few seconds, like the policy.
 import logging
 import time
 
-from redis.asyncio import Redis
-
 from services.common import redis_keys
+from services.common.redis_client import RedisClient
 from services.moderation.adaptation import Adapter
 
 log = logging.getLogger(__name__)
@@ -24,7 +23,7 @@ def _field(version: int) -> str:
 
 
 class AdapterStore:
-    def __init__(self, redis: Redis, cache_seconds: float = 2.0) -> None:
+    def __init__(self, redis: RedisClient, cache_seconds: float = 2.0) -> None:
         self._redis = redis
         self._cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Adapter | None]] = {}

@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from redis.asyncio import Redis
 
 from services.common import redis_keys
 from services.common.articles import ArticleStore
@@ -28,6 +27,7 @@ from services.common.contract import (
     utc_now,
 )
 from services.common.ratelimit import Rate, TokenBuckets
+from services.common.redis_client import RedisClient, get_many
 from services.moderation import metrics
 from services.moderation.adaptation import SITE_LABEL, Adapter
 from services.moderation.adaptation_store import AdapterStore
@@ -57,7 +57,9 @@ class CacheSettings:
 
 
 class Moderator:
-    def __init__(self, redis: Redis, engine: Engine, policy: Policy, caches: CacheSettings) -> None:
+    def __init__(
+        self, redis: RedisClient, engine: Engine, policy: Policy, caches: CacheSettings
+    ) -> None:
         self._redis = redis
         self._engine = engine
         self._articles = ArticleStore(redis)
@@ -209,7 +211,7 @@ class Moderator:
         self, comments: Sequence[CommentSubmitted]
     ) -> dict[CommentRef, CommentModerated]:
         refs = list(dict.fromkeys(_ref(c) for c in comments))
-        raw = await self._redis.mget([redis_keys.decision(*ref) for ref in refs])
+        raw = await get_many(self._redis, [redis_keys.decision(*ref) for ref in refs])
         found = {
             ref: CommentModerated.model_validate_json(v)
             for ref, v in zip(refs, raw, strict=True)

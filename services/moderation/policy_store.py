@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from redis.asyncio import Redis
 
 from services.common import redis_keys
 from services.common.contract import utc_now
+from services.common.redis_client import RedisClient
 from services.moderation.policy import Policy, PolicyOverride, apply_override
 
 TENANT_SCOPE = "tenant"
@@ -69,7 +69,7 @@ def article_scope(article_id: str) -> str:
 
 
 class PolicyStore:
-    def __init__(self, redis: Redis, default: Policy, cache_seconds: float = 2.0) -> None:
+    def __init__(self, redis: RedisClient, default: Policy, cache_seconds: float = 2.0) -> None:
         self._redis = redis
         self._default = default
         self._cache_seconds = cache_seconds

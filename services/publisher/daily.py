@@ -12,10 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from redis.asyncio import Redis
-
 from services.common import redis_keys
 from services.common.contract import SYSTEM_DECIDER, CommentModerated, Verdict
+from services.common.redis_client import RedisClient
 
 # KEYS: the day's counts, the day's counted ids. ARGV: comment id, verdict, model version.
 # 1 when the comment was counted now, 0 when it was counted that day before.
@@ -63,7 +62,7 @@ class DayCounts:
 
 
 class DailyView:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._count = redis.register_script(_COUNT)
 

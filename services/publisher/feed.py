@@ -4,9 +4,8 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from services.common import redis_keys
+from services.common.redis_client import RedisClient
 from services.publisher.views import CommentState, CommentViews
 
 # Comments submitted in the same microsecond share a score; a page reads a few extra to skip them.
@@ -39,7 +38,7 @@ class FeedPage:
 
 
 async def read_feed(
-    redis: Redis,
+    redis: RedisClient,
     views: CommentViews,
     tenant: str,
     article_id: str,

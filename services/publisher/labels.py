@@ -10,10 +10,10 @@ site's verdict too: `standing_verdicts` reads those from the queues.
 from datetime import datetime
 
 from pydantic import BaseModel
-from redis.asyncio import Redis
 
 from services.common import redis_keys
 from services.common.contract import SYSTEM_DECIDER, CommentModerated, Scores, Verdict
+from services.common.redis_client import RedisClient
 from services.publisher.desk.decisions import moderator_reason
 from services.publisher.views import CommentViews
 
@@ -36,7 +36,7 @@ class LabelledDecision(BaseModel):
     machine_verdict: Verdict | None  # the last machine verdict before it, if any
 
 
-async def moderator_decisions(redis: Redis, tenant: str) -> list[LabelledDecision]:
+async def moderator_decisions(redis: RedisClient, tenant: str) -> list[LabelledDecision]:
     """Every moderator verdict of `tenant`, oldest first."""
     raw: list[bytes] = await redis.zrange(redis_keys.decisions(tenant), 0, -1)  # type: ignore[assignment]
     decisions = [CommentModerated.model_validate_json(entry) for entry in raw]
@@ -73,7 +73,7 @@ def _labelled(decision: CommentModerated, history: list[CommentModerated]) -> La
 
 
 async def standing_verdicts(
-    redis: Redis, tenant: str, decided_before: datetime, limit: int
+    redis: RedisClient, tenant: str, decided_before: datetime, limit: int
 ) -> list[LabelledDecision]:
     """Machine verdicts (approved or rejected) decided before `decided_before` that no moderator
     has changed since, of the latest `limit` comments of each queue; oldest first."""

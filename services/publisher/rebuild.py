@@ -7,16 +7,16 @@ nothing and replaying into an empty one restores every feed, queue and comment s
 from collections import Counter
 
 from pydantic import ValidationError
-from redis.asyncio import Redis
 
 from services.common.contract import CommentModerated, Topic
 from services.common.dlq import reading_consumer, snapshot
+from services.common.redis_client import RedisClient
 from services.common.settings import KafkaSettings
 from services.publisher.daily import DailyView
 from services.publisher.views import CommentViews
 
 
-async def rebuild_views(kafka: KafkaSettings, redis: Redis) -> Counter[str]:
+async def rebuild_views(kafka: KafkaSettings, redis: RedisClient) -> Counter[str]:
     """Replay up to the end offsets seen at the start; return counts by outcome."""
     topic = kafka.topic(Topic.COMMENTS_MODERATED)
     consumer = reading_consumer(kafka, topic)

@@ -5,7 +5,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel
-from redis.asyncio import Redis
 
 from services.common.auth import (
     KEY_HELP,
@@ -17,6 +16,7 @@ from services.common.auth import (
 )
 from services.common.contract import Identifier, Reason, Scores, Verdict
 from services.common.http import InvalidRequest, error_responses
+from services.common.redis_client import RedisClient
 from services.common.tenants import ApiKey, Scope
 from services.publisher.feed import Cursor, read_feed
 from services.publisher.settings import PublisherSettings
@@ -68,7 +68,7 @@ def get_views(request: Request) -> CommentViews:
     return request.app.state.views  # type: ignore[no-any-return]  # starlette State is untyped
 
 
-def get_redis(request: Request) -> Redis:
+def get_redis(request: Request) -> RedisClient:
     return request.app.state.redis  # type: ignore[no-any-return]
 
 
@@ -113,7 +113,7 @@ async def article_feed(
     article_id: Annotated[Identifier, Path()],
     tenant: Annotated[str, Depends(feed_tenant)],
     views: ViewsDep,
-    redis: Annotated[Redis, Depends(get_redis)],
+    redis: Annotated[RedisClient, Depends(get_redis)],
     settings: Annotated[PublisherSettings, Depends(get_settings)],
     cursor: Annotated[str | None, Query(max_length=400)] = None,
     limit: Annotated[int | None, Query(ge=1, le=500)] = None,

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
-from redis.asyncio import Redis
 
 from services.common import redis_keys
 from services.common.contract import SYSTEM_DECIDER, CommentModerated, Verdict
+from services.common.redis_client import RedisClient
 
 
 class Outcome(StrEnum):
@@ -84,7 +84,7 @@ def order_score(decision: CommentModerated) -> int:
 
 
 class CommentViews:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._apply = redis.register_script(_APPLY)
 

@@ -5,7 +5,6 @@ import logging
 from functools import partial
 
 from faststream.kafka import KafkaBroker
-from redis.asyncio import Redis
 
 from services.common.consume import subscribe_batches
 from services.common.contract import (
@@ -18,6 +17,8 @@ from services.common.contract import (
     message_key,
     utc_now,
 )
+from services.common.redis_client import RedisClient
+from services.common.replication import ReplicaBarrier
 from services.common.retry import retry_transient
 from services.publisher import metrics
 from services.publisher.daily import DailyView, Recorded
@@ -35,11 +36,14 @@ def subscribe_publisher(
     views: CommentViews,
     settings: PublisherSettings,
     review: ReviewGauges,
-    redis: Redis,
+    redis: RedisClient,
 ) -> None:
     kafka = settings.kafka
     dlq, published = kafka.topic(Topic.COMMENTS_DLQ), kafka.topic(Topic.FEED_PUBLISHED)
     daily = DailyView(redis)
+    barrier = ReplicaBarrier(
+        redis, settings.redis.replicas_to_wait_for(), settings.redis.wait_timeout_ms
+    )
 
     async def release_comments(decisions: list[CommentModerated]) -> None:
         tenants = set()
@@ -50,7 +54,9 @@ def subscribe_publisher(
             tenants.add(decision.tenant_id)
             if outcome not in (Outcome.DUPLICATE, Outcome.STALE):
                 await events.verdict_applied(redis, decision, outcome)
+        await barrier.wait(tenants)  # the views outlive a Redis failover before announcing
         await announce_releases(broker, published, views, decisions)
+        await barrier.wait(tenants)  # and so do the announcement marks, before the commit
         await review.update(tenants)
 
     subscribe_batches(

@@ -5,9 +5,9 @@ from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
-from redis.asyncio import Redis
 
 from services.common import redis_keys
+from services.common.redis_client import RedisClient, get_many
 
 Secret = Annotated[str, StringConstraints(min_length=16, max_length=256)]
 
@@ -42,7 +42,7 @@ class WebhookConfig(BaseModel):
 
 
 class ConfigStore:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self.redis = redis
 
     async def get(self, tenant: str) -> WebhookConfig:
@@ -68,7 +68,7 @@ class ConfigStore:
         names = sorted(tenants)
         if not names:
             return {}
-        raws = await self.redis.mget([redis_keys.webhooks(t) for t in names])
+        raws = await get_many(self.redis, [redis_keys.webhooks(t) for t in names])
         found: dict[str, list[Endpoint]] = {}
         for tenant, raw in zip(names, raws, strict=True):
             if raw:

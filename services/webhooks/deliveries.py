@@ -2,9 +2,9 @@
 
 A delivery is one event for one endpoint. It is written once (the same event and endpoint
 again is a no-op, so a redelivered Kafka record is not sent twice) together with its place in
-`webhook-due`, a sorted set by due time. A dispatcher claims due deliveries by pushing their
-due time past a lease, so a dispatcher that dies mid-attempt leaves them to be retried once the
-lease ends: delivery is at least once, and a restart loses nothing.
+the due schedule of its tenant's shard, a sorted set by due time. A dispatcher claims due
+deliveries by pushing their due time past a lease, so a dispatcher that dies mid-attempt leaves
+them to be retried once the lease ends: delivery is at least once, and a restart loses nothing.
 """
 
 import hashlib
@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field
-from redis.asyncio import Redis
 
 from services.common import redis_keys
+from services.common.redis_client import RedisClient
 from services.common.redis_keys import as_text
 from services.webhooks.config import EventType
 
@@ -97,7 +97,7 @@ return due
 class DeliveryStore:
     def __init__(
         self,
-        redis: Redis,
+        redis: RedisClient,
         schedule: list[float],
         jitter: float,
         retention: timedelta = timedelta(days=7),
@@ -114,7 +114,7 @@ class DeliveryStore:
         cutoff = int((delivery.created_at - self.retention).timestamp() * 1000)
         keys = [
             redis_keys.webhook_delivery(delivery.tenant_id, delivery.id),
-            redis_keys.webhook_due(),
+            redis_keys.webhook_due(redis_keys.shard(delivery.tenant_id)),
             redis_keys.webhook_log(delivery.tenant_id),
         ]
         args: list[str | float] = [
@@ -129,9 +129,12 @@ class DeliveryStore:
     async def claim(self, limit: int, lease_seconds: float) -> list[tuple[str, str]]:
         """(tenant, delivery id) of up to `limit` due deliveries, leased to the caller."""
         now = time.time()
-        members = await self._claim(
-            keys=[redis_keys.webhook_due()], args=[now, limit, now + lease_seconds]
-        )
+        members: list[bytes] = []
+        for shard in range(redis_keys.SHARDS):
+            if len(members) >= limit:
+                break
+            args = [now, limit - len(members), now + lease_seconds]
+            members += await self._claim(keys=[redis_keys.webhook_due(shard)], args=args)
         return [tuple(as_text(m).split("/", 1)) for m in members]  # type: ignore[misc]
 
     async def get(self, tenant: str, delivery: str) -> Delivery | None:
@@ -178,42 +181,42 @@ class DeliveryStore:
         }[attempt.outcome]
         key = redis_keys.webhook_delivery(delivery.tenant_id, delivery.id)
         ref = _ref(delivery.tenant_id, delivery.id)
+        shard = redis_keys.shard(delivery.tenant_id)
         async with self.redis.pipeline(transaction=True) as pipe:
             if attempt.next_retry_at is not None:
                 pipe.set(key, delivery.model_dump_json())
-                pipe.zadd(redis_keys.webhook_due(), {ref: attempt.next_retry_at.timestamp()})
+                pipe.zadd(redis_keys.webhook_due(shard), {ref: attempt.next_retry_at.timestamp()})
             elif delivery.status is Status.DEAD:
                 pipe.set(key, delivery.model_dump_json())  # kept until replayed
-                pipe.zrem(redis_keys.webhook_due(), ref)
-                pipe.rpush(redis_keys.webhook_dead(), ref)
+                pipe.zrem(redis_keys.webhook_due(shard), ref)
+                pipe.rpush(redis_keys.webhook_dead(shard), ref)
             else:
                 pipe.set(key, delivery.model_dump_json(), ex=self.retention)
-                pipe.zrem(redis_keys.webhook_due(), ref)
+                pipe.zrem(redis_keys.webhook_due(shard), ref)
             await pipe.execute()
         return attempt
 
     async def drop(self, tenant: str, delivery: str) -> None:
         """Forget a due entry whose delivery record is gone (expired or deleted)."""
-        await self.redis.zrem(redis_keys.webhook_due(), _ref(tenant, delivery))
+        due = redis_keys.webhook_due(redis_keys.shard(tenant))
+        await self.redis.zrem(due, _ref(tenant, delivery))
 
     async def replay(self, tenant: str | None = None) -> list[Delivery]:
         """Schedule dead-lettered deliveries (one tenant's, or all) for a new round of retries."""
         replayed: list[Delivery] = []
-        for raw in await self.redis.lrange(redis_keys.webhook_dead(), 0, -1):
-            ref = as_text(raw)
+        for ref in await self._dead_refs(tenant):
             owner, _, delivery_id = ref.partition("/")
-            if tenant is not None and owner != tenant:
-                continue
+            shard = redis_keys.shard(owner)
             delivery = await self.get(owner, delivery_id)
             async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.lrem(redis_keys.webhook_dead(), 1, ref)
+                pipe.lrem(redis_keys.webhook_dead(shard), 1, ref)
                 if delivery is not None:
                     now = datetime.now(UTC)
                     delivery.status, delivery.round_attempts = Status.PENDING, 0
                     delivery.next_attempt_at = now
                     key = redis_keys.webhook_delivery(owner, delivery_id)
                     pipe.set(key, delivery.model_dump_json())
-                    pipe.zadd(redis_keys.webhook_due(), {ref: now.timestamp()})
+                    pipe.zadd(redis_keys.webhook_due(shard), {ref: now.timestamp()})
                 await pipe.execute()
             if delivery is not None:
                 replayed.append(delivery)
@@ -222,11 +225,23 @@ class DeliveryStore:
     async def dead_letters(self, tenant: str | None = None) -> list[Delivery]:
         """Dead-lettered deliveries (one tenant's, or all), oldest first."""
         found = []
-        for raw in await self.redis.lrange(redis_keys.webhook_dead(), 0, -1):
-            owner, _, ident = as_text(raw).partition("/")
-            if tenant in (None, owner) and (delivery := await self.get(owner, ident)):
+        for ref in await self._dead_refs(tenant):
+            owner, _, ident = ref.partition("/")
+            if delivery := await self.get(owner, ident):
                 found.append(delivery)
         return found
+
+    async def _dead_refs(self, tenant: str | None) -> list[str]:
+        """`{tenant}/{delivery_id}` of the dead letters of one tenant, or of all, oldest first
+        within each shard."""
+        shards = range(redis_keys.SHARDS) if tenant is None else [redis_keys.shard(tenant)]
+        refs = []
+        for shard in shards:
+            for raw in await self.redis.lrange(redis_keys.webhook_dead(shard), 0, -1):
+                ref = as_text(raw)
+                if tenant is None or ref.partition("/")[0] == tenant:
+                    refs.append(ref)
+        return refs
 
     async def page(
         self, tenant: str, limit: int, cursor: str | None = None
@@ -244,10 +259,16 @@ class DeliveryStore:
         return found, (names[-1] if more and names else None)
 
     async def pending(self) -> int:
-        return int(await self.redis.zcard(redis_keys.webhook_due()))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for shard in range(redis_keys.SHARDS):
+                pipe.zcard(redis_keys.webhook_due(shard))
+            return sum(int(n) for n in await pipe.execute())
 
     async def dead(self) -> int:
-        return int(await self.redis.llen(redis_keys.webhook_dead()))
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for shard in range(redis_keys.SHARDS):
+                pipe.llen(redis_keys.webhook_dead(shard))
+            return sum(int(n) for n in await pipe.execute())
 
 
 def body(payload: dict[str, object]) -> str:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
-from redis.asyncio import Redis
 
+from services.common.settings import RedisSettings
 from services.publisher.desk.accounts import AccountStore
 from tests.conftest import unique
 from tests.processes import System, wait_for
@@ -30,9 +30,11 @@ class Moderator:
         return (self.username, self.password)
 
 
-def add_moderator(redis_url: str, tenant: str, *, admin: bool = True) -> Moderator:
+def add_moderator(redis: str | RedisSettings, tenant: str, *, admin: bool = True) -> Moderator:
+    settings = RedisSettings(url=redis) if isinstance(redis, str) else redis
+
     async def add() -> None:
-        async with Redis.from_url(redis_url) as redis:
+        async with settings.client() as redis:
             await AccountStore(redis).add(username, PASSWORD, [tenant], admin=admin)
 
     username = unique("mod")

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from redis.asyncio import Redis
 
+from services.common import redis_keys
 from services.webhooks.config import EventType
 from services.webhooks.deliveries import Delivery, DeliveryStore, Status, delivery_id
 
@@ -60,4 +61,5 @@ async def test_a_claimed_delivery_is_leased_and_leaves_the_schedule_when_done(
     final = await store.get(tenant, item.id)
     assert final is not None
     assert final.status is Status.SUCCEEDED
-    assert await redis.zscore("webhook-due", f"{tenant}/{item.id}") is None
+    due = redis_keys.webhook_due(redis_keys.shard(tenant))
+    assert await redis.zscore(due, f"{tenant}/{item.id}") is None

@@ -9,10 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 import numpy as np
-from redis.asyncio import Redis
 
 from services.common import redis_keys
 from services.common.contract import utc_now
+from services.common.redis_client import RedisClient
 from services.common.settings import RedisSettings
 from services.common.tenants import TenantStore
 from services.modctl.adapt import (
@@ -175,7 +175,7 @@ def cmd_rollback(args: argparse.Namespace) -> int:
 
 
 async def _adapt(
-    redis: Redis, tenant: str, bar: Bar, settled: timedelta, dry_run: bool, by: str
+    redis: RedisClient, tenant: str, bar: Bar, settled: timedelta, dry_run: bool, by: str
 ) -> int:
     """Fit, judge and (unless `dry_run`) serve; 0 when a candidate cleared the bar."""
     decisions = await moderator_decisions(redis, tenant)
@@ -256,7 +256,7 @@ def _report(outcome: Outcome, bar: Bar) -> None:
 
 
 async def _embeddings(
-    redis: Redis, found: list[Example], engine: str, model: str, settings: ModerationSettings
+    redis: RedisClient, found: list[Example], engine: str, model: str, settings: ModerationSettings
 ) -> dict[str, Vectors]:
     """Each text's embedding from the worker's score cache; those it no longer holds are
     encoded here by the same model."""

@@ -20,6 +20,7 @@ class System:
     publisher: ServiceProcess
     kafka: KafkaSettings
     redis_url: str
+    redis: RedisSettings
     _keys: dict[str, str] = field(default_factory=dict)
 
     def all(self) -> list[ServiceProcess]:
@@ -28,7 +29,7 @@ class System:
     def key(self, tenant: str) -> str:
         """A key of `tenant` with every scope (the tenant created if new), one per tenant."""
         if tenant not in self._keys:
-            self._keys[tenant] = mint_key(self.redis_url, tenant)
+            self._keys[tenant] = mint_key(self.redis, tenant)
         return self._keys[tenant]
 
     def headers(self, tenant: str) -> dict[str, str]:
@@ -59,30 +60,44 @@ def mint_key(
         return pool.submit(asyncio.run, create()).result()
 
 
-def service_env(kafka: KafkaSettings, redis_url: str) -> dict[str, str]:
+def service_env(kafka: KafkaSettings, redis: str | RedisSettings) -> dict[str, str]:
     return {
         "KAFKA_BOOTSTRAP_SERVERS": kafka.bootstrap_servers,
         "KAFKA_NAMESPACE": kafka.namespace,
-        "REDIS_URL": redis_url,
+        **redis_env(RedisSettings(url=redis) if isinstance(redis, str) else redis),
         **OFFLINE,
     }
+
+
+def redis_env(redis: RedisSettings) -> dict[str, str]:
+    """The environment that points a service at this Redis, whatever its topology."""
+    env = {"REDIS_URL": redis.url, "REDIS_MODE": redis.mode}
+    if redis.mode == "cluster":
+        env["REDIS_CLUSTER_NODES"] = redis.cluster_nodes
+    if redis.mode == "sentinel":
+        env["REDIS_SENTINELS"] = redis.sentinels
+        env["REDIS_SENTINEL_MASTER"] = redis.sentinel_master
+    return env
 
 
 @contextmanager
 def running_system(
     kafka: KafkaSettings,
-    redis_url: str,
+    redis: str | RedisSettings,
     log_dir: Path = DATA / "test-logs",
     extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[System]:
-    """Ingest, moderation and publisher, ready; all stopped on exit."""
-    env = {**service_env(kafka, redis_url), **(extra_env or {})}
+    """Ingest, moderation and publisher, ready; all stopped on exit. `redis` is a standalone
+    server's URL or the settings of any topology."""
+    settings = RedisSettings(url=redis) if isinstance(redis, str) else redis
+    env = {**service_env(kafka, settings), **(extra_env or {})}
     system = System(
         ServiceProcess("ingest", env, log_dir=log_dir),
         ServiceProcess("moderation", env, log_dir=log_dir),
         ServiceProcess("publisher", env, log_dir=log_dir),
         kafka,
-        redis_url,
+        settings.url,
+        settings,
     )
     try:
         for service in system.all():

@@ -7,11 +7,11 @@ from datetime import datetime
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import BaseModel, Field
-from redis.asyncio import Redis
 from redis.exceptions import WatchError
 
 from services.common import redis_keys
 from services.common.contract import Identifier, utc_now
+from services.common.redis_client import RedisClient
 
 MIN_PASSWORD_LENGTH = 8
 # argon2id with argon2-cffi's current recommended cost (RFC 9106's low-memory profile). When
@@ -34,7 +34,7 @@ class Account(BaseModel):
 
 
 class AccountStore:
-    def __init__(self, redis: Redis, hasher: PasswordHasher = HASHER) -> None:
+    def __init__(self, redis: RedisClient, hasher: PasswordHasher = HASHER) -> None:
         self._redis = redis
         self._hasher = hasher
 

@@ -4,10 +4,10 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from redis.asyncio import Redis
 
 from services.common import redis_keys
 from services.common.contract import utc_now
+from services.common.redis_client import RedisClient
 
 
 class AuditEntry(BaseModel):
@@ -18,10 +18,10 @@ class AuditEntry(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
-async def record(redis: Redis, tenant: str, entry: AuditEntry) -> None:
+async def record(redis: RedisClient, tenant: str, entry: AuditEntry) -> None:
     await redis.lpush(redis_keys.audit(tenant), entry.model_dump_json())
 
 
-async def read(redis: Redis, tenant: str, limit: int = 100) -> list[AuditEntry]:
+async def read(redis: RedisClient, tenant: str, limit: int = 100) -> list[AuditEntry]:
     raw = await redis.lrange(redis_keys.audit(tenant), 0, limit - 1)
     return [AuditEntry.model_validate_json(entry) for entry in raw]

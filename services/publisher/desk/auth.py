@@ -6,8 +6,8 @@ import binascii
 from dataclasses import dataclass, field
 
 from fastapi import HTTPException, Request
-from redis.asyncio import Redis
 
+from services.common.redis_client import RedisClient
 from services.moderation.policy import Policy
 from services.moderation.policy_store import PolicyStore
 from services.publisher.desk.accounts import Account, AccountStore
@@ -31,7 +31,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 class DeskState:
     """What the desk's routes share; one per app, on `app.state.desk`."""
 
-    redis: Redis
+    redis: RedisClient
     settings: PublisherSettings
     accounts: AccountStore
     sessions: SessionStore
@@ -43,7 +43,9 @@ class DeskState:
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
-    def create(cls, redis: Redis, views: CommentViews, settings: PublisherSettings) -> "DeskState":
+    def create(
+        cls, redis: RedisClient, views: CommentViews, settings: PublisherSettings
+    ) -> "DeskState":
         return cls(
             redis=redis,
             settings=settings,

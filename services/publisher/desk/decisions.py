@@ -12,7 +12,6 @@ from datetime import datetime
 from enum import StrEnum
 
 from faststream.kafka import KafkaBroker
-from redis.asyncio import Redis
 
 from services.common import redis_keys
 from services.common.contract import (
@@ -22,6 +21,7 @@ from services.common.contract import (
     message_key,
     new_event_id,
 )
+from services.common.redis_client import RedisClient
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,8 @@ def human_verdict(
     )
 
 
-# KEYS: schedule (zset). ARGV: now_ms, max, bodies key prefix.
+# KEYS: one shard's schedule (zset). ARGV: now_ms, max, the shard's bodies key prefix (the
+# bodies share the schedule's hash slot).
 # Returns [member, body, ...] of the claimed decisions.
 _CLAIM = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
@@ -128,29 +129,33 @@ def _member(tenant: str, comment_id: str) -> str:
 
 
 class PendingDecisions:
-    def __init__(self, redis: Redis) -> None:
+    def __init__(self, redis: RedisClient) -> None:
         self._redis = redis
         self._claim = redis.register_script(_CLAIM)
         self._undo = redis.register_script(_UNDO)
 
     async def schedule(self, decisions: Sequence[CommentModerated], due_ms: int) -> None:
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for d in decisions:
-                pipe.hset(
-                    redis_keys.pending_decision_bodies(d.tenant_id),
-                    d.comment_id,
-                    d.model_dump_json(),
-                )
-                pipe.zadd(
-                    redis_keys.pending_decisions(), {_member(d.tenant_id, d.comment_id): due_ms}
-                )
-            await pipe.execute()
+        """Each tenant's decisions in one transaction (its body and schedule share a slot)."""
+        by_tenant: dict[str, list[CommentModerated]] = {}
+        for d in decisions:
+            by_tenant.setdefault(d.tenant_id, []).append(d)
+        for tenant, found in by_tenant.items():
+            schedule = redis_keys.pending_decisions(redis_keys.shard(tenant))
+            async with self._redis.pipeline(transaction=True) as pipe:
+                for d in found:
+                    bodies = redis_keys.pending_decision_bodies(tenant)
+                    pipe.hset(bodies, d.comment_id, d.model_dump_json())
+                    pipe.zadd(schedule, {_member(tenant, d.comment_id): due_ms})
+                await pipe.execute()
 
     async def undo(self, tenant: str, comment_ids: Sequence[str]) -> list[str]:
         """The ids whose decisions were withdrawn; the others were already sent (or never made)."""
         undone = []
         for comment_id in comment_ids:
-            keys = [redis_keys.pending_decisions(), redis_keys.pending_decision_bodies(tenant)]
+            keys = [
+                redis_keys.pending_decisions(redis_keys.shard(tenant)),
+                redis_keys.pending_decision_bodies(tenant),
+            ]
             if await self._undo(keys=keys, args=[_member(tenant, comment_id), comment_id]):
                 undone.append(comment_id)
         return undone
@@ -160,9 +165,14 @@ class PendingDecisions:
         return {redis_keys.as_text(k) for k in keys}
 
     async def claim(self, now_ms: int, limit: int = 500) -> list[CommentModerated]:
-        prefix = redis_keys.pending_decision_bodies("")
-        raw = await self._claim(keys=[redis_keys.pending_decisions()], args=[now_ms, limit, prefix])
-        return [CommentModerated.model_validate_json(body) for body in raw[1::2]]
+        """Up to `limit` due decisions from each shard."""
+        claimed = []
+        for shard in range(redis_keys.SHARDS):
+            keys = [redis_keys.pending_decisions(shard)]
+            prefix = redis_keys.pending_decision_bodies_prefix(shard)
+            raw = await self._claim(keys=keys, args=[now_ms, limit, prefix])
+            claimed += [CommentModerated.model_validate_json(body) for body in raw[1::2]]
+        return claimed
 
     async def send_due(self, broker: KafkaBroker, topic: str, now_ms: int) -> int:
         """Publish the due decisions; any that fail are scheduled again, to be retried."""

@@ -1,4 +1,4 @@
-"""Live queue changes for open desks: Redis pub/sub per tenant, served as server-sent events.
+"""Live queue changes for open desks: RedisClient pub/sub per tenant, served as server-sent events.
 
 Pub/sub is fire-and-forget, which is what a live view needs: a desk that misses an event
 shows the change on its next reload, and nothing depends on an event being delivered.
@@ -9,19 +9,18 @@ import json
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
-from redis.asyncio import Redis
-
 from services.common import redis_keys
 from services.common.contract import CommentModerated
+from services.common.redis_client import RedisClient
 
 HEARTBEAT_SECONDS = 15.0
 
 
-async def notify(redis: Redis, tenant: str, event: dict[str, Any]) -> None:
+async def notify(redis: RedisClient, tenant: str, event: dict[str, Any]) -> None:
     await redis.publish(redis_keys.desk_events(tenant), json.dumps(event))
 
 
-async def verdict_applied(redis: Redis, decision: CommentModerated, outcome: str) -> None:
+async def verdict_applied(redis: RedisClient, decision: CommentModerated, outcome: str) -> None:
     """Every applied verdict: a held comment appears on open desks, a decided one leaves."""
     await notify(
         redis,
@@ -36,7 +35,9 @@ async def verdict_applied(redis: Redis, decision: CommentModerated, outcome: str
     )
 
 
-async def stream(redis: Redis, tenants: Iterable[str], *stops: asyncio.Event) -> AsyncIterator[str]:
+async def stream(
+    redis: RedisClient, tenants: Iterable[str], *stops: asyncio.Event
+) -> AsyncIterator[str]:
     """SSE frames for the tenants' events, with a comment line as heartbeat, until any of
     `stops` is set (the desk went away, or the server is stopping)."""
     channels = [redis_keys.desk_events(t) for t in tenants]

@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 from markupsafe import Markup
-from redis.asyncio import Redis
 
 from services.common import redis_keys
 from services.common.contract import CommentModerated
+from services.common.redis_client import RedisClient
 from services.publisher.daily import DailyView, micros
 from services.publisher.desk import charts
 from services.publisher.desk.charts import Series, bar_chart, duration_top, nice_top, render
@@ -71,7 +71,7 @@ class Insights:
 
 
 async def read_decisions(
-    redis: Redis, tenant: str, first: date, last: date
+    redis: RedisClient, tenant: str, first: date, last: date
 ) -> list[CommentModerated]:
     """The moderators' verdicts decided from `first` to `last` (UTC days), oldest first."""
     start = datetime.combine(first, time(), UTC)
@@ -83,7 +83,7 @@ async def read_decisions(
 
 
 async def load_insights(
-    redis: Redis, tenant: str, days: int, today: date, drift_points: float
+    redis: RedisClient, tenant: str, days: int, today: date, drift_points: float
 ) -> Insights:
     """Every figure of the page for the `days` days up to `today`."""
     spans = periods(today, days)

@@ -5,11 +5,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from redis.asyncio import Redis
-
 from services.common import redis_keys
 from services.common.articles import ArticleStore
 from services.common.contract import ArticleUpserted, CommentModerated, Reason, Verdict, utc_now
+from services.common.redis_client import RedisClient
 from services.moderation.policy import Policy
 from services.publisher.views import CommentState, CommentViews
 
@@ -115,7 +114,7 @@ def severity(decision: CommentModerated) -> float:
 
 
 class Desk:
-    def __init__(self, redis: Redis, views: CommentViews) -> None:
+    def __init__(self, redis: RedisClient, views: CommentViews) -> None:
         self._redis = redis
         self._views = views
         self._articles = ArticleStore(redis)

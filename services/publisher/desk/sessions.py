@@ -5,10 +5,10 @@ import secrets
 from datetime import datetime
 
 from pydantic import BaseModel, Field
-from redis.asyncio import Redis
 
 from services.common import redis_keys
 from services.common.contract import utc_now
+from services.common.redis_client import RedisClient
 
 COOKIE = "desk_session"
 LOGIN_CSRF_COOKIE = "desk_login_csrf"
@@ -32,7 +32,7 @@ def tokens_match(given: str | None, expected: str) -> bool:
 
 
 class SessionStore:
-    def __init__(self, redis: Redis, ttl_seconds: int) -> None:
+    def __init__(self, redis: RedisClient, ttl_seconds: int) -> None:
         self._redis = redis
         self.ttl_seconds = ttl_seconds
 
@@ -40,11 +40,13 @@ class SessionStore:
         token = secrets.token_urlsafe(32)
         session = Session(username=username)
         index = redis_keys.moderator_sessions(username)
+        # Index first (the session and its index may sit in two cluster slots): `end_all` can
+        # always find a session that exists.
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(_key(token), session.model_dump_json(), ex=self.ttl_seconds)
             pipe.sadd(index, _key(token))
             pipe.expire(index, self.ttl_seconds)  # outlives every session it lists
             await pipe.execute()
+        await self._redis.set(_key(token), session.model_dump_json(), ex=self.ttl_seconds)
         return token, session
 
     async def get(self, token: str | None) -> Session | None:
@@ -61,7 +63,7 @@ class SessionStore:
         return await end_all_sessions(self._redis, username)
 
 
-async def end_all_sessions(redis: Redis, username: str) -> int:
+async def end_all_sessions(redis: RedisClient, username: str) -> int:
     """Sign the moderator out everywhere: every session of theirs ends now; how many did."""
     index = redis_keys.moderator_sessions(username)
     keys = [redis_keys.as_text(k) for k in await redis.smembers(index)]

@@ -1,9 +1,8 @@
 """Sign-in throttling: too many wrong passwords for one account, or from one address, and
 sign-ins are refused (the right password too) until the window has passed."""
 
-from redis.asyncio import Redis
-
 from services.common import redis_keys
+from services.common.redis_client import RedisClient
 
 
 class Throttled(Exception):
@@ -20,7 +19,7 @@ class LoginThrottle:
     from one."""
 
     def __init__(
-        self, redis: Redis, *, per_account: int, per_address: int, window_seconds: int
+        self, redis: RedisClient, *, per_account: int, per_address: int, window_seconds: int
     ) -> None:
         self._redis = redis
         self._limits = {"account": per_account, "address": per_address}
@@ -50,11 +49,11 @@ class LoginThrottle:
 
     async def failed(self, username: str, address: str) -> None:
         """Count a wrong password; the window starts at the first failure."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            for key in self._keys(username, address).values():
+        for key in self._keys(username, address).values():  # each counter in its own slot
+            async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.incr(key)
                 pipe.expire(key, self.window_seconds, nx=True)
-            await pipe.execute()
+                await pipe.execute()
 
     async def succeeded(self, username: str) -> None:
         """A right password (while not throttled) clears the account's count."""

@@ -10,9 +10,9 @@ from pathlib import Path
 from fastapi import FastAPI, Request, Response
 from fastapi.staticfiles import StaticFiles
 from faststream.kafka import KafkaBroker
-from redis.asyncio import Redis
 
 from services.common.contract import Topic
+from services.common.redis_client import RedisClient
 from services.publisher.desk import routes
 from services.publisher.desk.auth import DeskState, NotSignedIn
 from services.publisher.settings import PublisherSettings
@@ -36,7 +36,7 @@ SECURITY_HEADERS = {
 
 
 def install_desk(
-    app: FastAPI, redis: Redis, views: CommentViews, settings: PublisherSettings
+    app: FastAPI, redis: RedisClient, views: CommentViews, settings: PublisherSettings
 ) -> DeskState:
     state = DeskState.create(redis, views, settings)
     app.state.desk = state

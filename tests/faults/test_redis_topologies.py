@@ -1,0 +1,226 @@
+"""The pipeline on a Redis Cluster (three masters, three replicas) and on Sentinel (a master,
+two replicas, three Sentinels), as production runs them: end to end, then with the master of
+the tenant's slot killed mid-stream. Nothing may be lost or shown twice, the feed and the desk
+keep answering, and the time until writes succeed again is measured."""
+
+import asyncio
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from services.common import redis_keys
+from services.common.settings import KafkaSettings, RedisSettings
+from services.common.topics import ensure_topics
+from services.modctl.processes import DATA
+from services.modctl.testbed.infra import new_redis
+from services.modctl.testbed.processes import redis_env
+from services.modctl.testbed.stream import Stream, count
+from tests.conftest import delete_topics, unique, wait_for_port
+from tests.e2e.desk_helpers import add_moderator, signed_in, wait_status
+from tests.faults.test_crashes import assert_complete
+from tests.modctl.test_redis_migrate import (
+    assert_reads_as_before,
+    migrate_command,
+    write_earlier_layout,
+)
+from tests.processes import ROOT, System, running_system, wait_for
+
+pytestmark = [pytest.mark.kafka, pytest.mark.faults]
+REPORT = DATA / "test-logs" / "redis-failover.txt"
+
+
+def free_base_port(width: int) -> int:
+    """`width` consecutive free ports, and the same ports + 10000 (a cluster node's bus)."""
+    for base in range(21000, 29000, 50):
+        ports = [*range(base, base + width), *range(base + 10000, base + 10000 + width)]
+        if not any(wait_for_port("127.0.0.1", p, timeout=0.05) for p in ports):
+            return base
+    pytest.fail(f"no {width} consecutive free ports for Redis")
+
+
+@dataclass
+class Topology:
+    """One of deploy/redis/{cluster,sentinel}.sh, on ports and a data dir of its own."""
+
+    name: str
+    env: dict[str, str]
+
+    def run(self, *args: str, check: bool = True) -> str:
+        script = ROOT / "deploy" / "redis" / f"{self.name}.sh"
+        done = subprocess.run(
+            ["bash", str(script), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+            check=check,
+        )
+        return done.stdout.strip()
+
+    def settings(self) -> RedisSettings:
+        if self.name == "cluster":
+            return RedisSettings(
+                mode="cluster", url="redis://127.0.0.1/0", cluster_nodes=self.run("nodes")
+            )
+        return RedisSettings(
+            mode="sentinel",
+            url="redis://127.0.0.1/0",
+            sentinels=self.run("sentinels"),
+            sentinel_master="moderation",
+        )
+
+    def master_of(self, key: str) -> str:
+        """The node number of the master that holds `key`."""
+        return self.run("master-of", key) if self.name == "cluster" else self.run("master")
+
+    def wait_recovered(self) -> None:
+        self.run("wait-ok" if self.name == "cluster" else "wait-master")
+
+
+def new_topology(name: str, root: Path) -> Topology:
+    prefix = "REDIS_CLUSTER" if name == "cluster" else "REDIS_SENTINEL"
+    env = {
+        **os.environ,
+        f"{prefix}_BASE_PORT": str(free_base_port(6 if name == "cluster" else 13)),
+        f"{prefix}_DATA_DIR": str(root / name),
+    }
+    return Topology(name, env)
+
+
+@pytest.fixture(scope="module", params=["cluster", "sentinel"])
+def topology_system(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str
+) -> Iterator[tuple[Topology, System]]:
+    topology = new_topology(request.param, tmp_path_factory.mktemp("redis"))
+    topology.run("start")
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap, namespace=f"{unique('redis')}.")
+    asyncio.run(ensure_topics(kafka))
+    try:
+        with running_system(kafka, topology.settings()) as system:
+            yield topology, system
+    finally:
+        asyncio.run(delete_topics(kafka))
+        topology.run("reset", check=False)
+
+
+def new_stream(system: System, total: int) -> Stream:
+    stream = Stream(system, unique("redis"), unique("a"), total)
+    stream.create_article()
+    return stream
+
+
+def assert_desk_and_feed_answer(system: System, stream: Stream) -> None:
+    """The feed, a comment's status and the desk answer, and a moderator's decision (through
+    its undo window, Kafka and the views) takes effect."""
+    moderator = add_moderator(system.redis, stream.tenant)
+    first = stream.ids[0]
+    with signed_in(system, moderator) as (client, csrf):
+        counts = client.get("/moderate/counts", params={"tenant": stream.tenant})
+        assert counts.status_code == 200, counts.text
+        body = {"tenant": stream.tenant, "comment_ids": [first], "action": "reject"}
+        body["category"] = "scams_and_fraud"
+        decided = client.post("/moderate/decide", json=body, headers={"X-CSRF-Token": csrf})
+        assert decided.status_code == 202, decided.text
+    assert wait_status(system, stream.tenant, first, "rejected")["decided_by"] == moderator.username
+    feed = httpx.get(
+        f"{system.publisher.url}/v1/articles/{stream.article_id}/comments",
+        params={"tenant": stream.tenant, "limit": 5},
+    )
+    assert feed.status_code == 200, feed.text
+    for service in system.all():
+        ready = httpx.get(f"{service.url}/health/ready").json()
+        assert ready["status"] == "ok", (service.name, ready)
+
+
+def test_pipeline_end_to_end(topology_system: tuple[Topology, System]) -> None:
+    topology, system = topology_system
+    stream = new_stream(system, 300)
+    stream.start()
+    stream.join()
+    assert_complete(count(stream), stream)
+    assert_desk_and_feed_answer(system, stream)
+    # The tenant's views share one slot: the cluster answers for all of them from one master.
+    if topology.name == "cluster":
+        views = [
+            redis_keys.review(stream.tenant),
+            redis_keys.feed(stream.tenant, stream.article_id),
+            redis_keys.comment(stream.tenant, stream.ids[0]),
+        ]
+        assert len({topology.master_of(k) for k in views}) == 1
+
+
+def seconds_until_writable(settings: RedisSettings, key: str, since: float) -> float:
+    """Write `key` until a write succeeds; the seconds from `since` until then."""
+
+    async def write() -> float:
+        async with asyncio.timeout(120):
+            while True:
+                # A new client each time: one that starts mid-failover may not start.
+                client = settings.client()
+                try:
+                    await client.set(key, "1", px=60_000)
+                    return time.monotonic() - since
+                except RedisError:
+                    await asyncio.sleep(0.05)
+                finally:
+                    await client.aclose()
+
+    return asyncio.run(write())
+
+
+def test_master_killed_mid_stream(topology_system: tuple[Topology, System]) -> None:
+    topology, system = topology_system
+    stream = new_stream(system, 1000)
+    stream.start()
+    wait_for(lambda: True if stream.posted >= 300 else None, what="the stream under way")
+    slot_key = redis_keys.review(stream.tenant)
+    master = topology.master_of(slot_key)
+    topology.run("kill-node", master)
+    killed_at = time.monotonic()
+    probe = "failover-probe:{" + stream.tenant + "}"  # the views' slot, a key of its own
+    writable_after = seconds_until_writable(topology.settings(), probe, killed_at)
+    stream.join()
+    tally = count(stream, within_seconds=240)
+    assert_complete(tally, stream)
+    topology.wait_recovered()
+    assert topology.master_of(slot_key) != master
+    assert_desk_and_feed_answer(system, stream)
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    with REPORT.open("a") as report:
+        line = f"{topology.name}: writes again {writable_after:.2f} s after kill -9; {tally.line()}"
+        report.write(line + "\n")
+
+
+def test_standalone_redis_migrates_into_it(
+    topology_system: tuple[Topology, System], tmp_path: Path
+) -> None:
+    """`modctl redis migrate --from` moves a standalone Redis of the earlier layout over."""
+    topology, _ = topology_system
+    source = new_redis(tmp_path / "standalone")
+    source.start()
+    try:
+
+        async def earlier() -> tuple[str, str]:
+            async with Redis.from_url(source.url) as redis:
+                return await write_earlier_layout(redis)
+
+        ids = asyncio.run(earlier())
+        env = {**os.environ, **redis_env(topology.settings())}
+        out = migrate_command(env, "--from", source.url)
+        assert "split=3" in out, out
+
+        async def check() -> None:
+            async with topology.settings().client() as redis:
+                await assert_reads_as_before(redis, *ids)
+
+        asyncio.run(check())
+    finally:
+        source.stop()
