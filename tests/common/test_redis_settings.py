@@ -6,14 +6,21 @@ from pathlib import Path
 import certifi
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import SSLConnection
 from redis.exceptions import AuthenticationError
 
 from services.common.settings import RedisSettings
 
 
+def standalone(settings: RedisSettings) -> Redis:
+    client = settings.client()
+    assert isinstance(client, Redis)
+    return client
+
+
 def test_plain_url_has_no_credentials_or_tls() -> None:
-    client = RedisSettings(url="redis://127.0.0.1:6379/0").client()
+    client = standalone(RedisSettings(url="redis://127.0.0.1:6379/0"))
     kwargs = client.connection_pool.connection_kwargs
     assert kwargs.get("username") is None
     assert kwargs.get("password") is None
@@ -28,7 +35,7 @@ def test_acl_user_from_settings_wins_over_the_url_and_stays_secret(
     monkeypatch.setenv("REDIS_PASSWORD", "s3cret-pw")
     settings = RedisSettings()
     assert "s3cret-pw" not in repr(settings)
-    kwargs = settings.client().connection_pool.connection_kwargs
+    kwargs = standalone(settings).connection_pool.connection_kwargs
     assert kwargs["username"] == "publisher"
     assert kwargs["password"] == "s3cret-pw"
     assert kwargs["host"] == "10.0.0.5"
@@ -43,7 +50,7 @@ def test_rediss_url_verifies_the_server_with_the_given_ca(tmp_path: Path) -> Non
         ssl_cafile=Path(certifi.where()),
         ssl_certfile=cert,
     )
-    pool = settings.client().connection_pool
+    pool = standalone(settings).connection_pool
     assert pool.connection_class is SSLConnection
     kwargs = pool.connection_kwargs
     assert kwargs["ssl_cert_reqs"] == "required"
@@ -70,3 +77,37 @@ async def test_an_acl_user_signs_in_and_a_wrong_password_is_refused(
         await wrong.aclose()
     finally:
         await redis.acl_deluser(user)
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"REDIS_MODE": "sentinel"}, "REDIS_SENTINELS"),
+        ({"REDIS_MODE": "cluster"}, "REDIS_CLUSTER_NODES"),
+        ({"REDIS_MODE": "cluster", "REDIS_CLUSTER_NODES": "10.0.0.1"}, "REDIS_CLUSTER_NODES"),
+        ({"REDIS_MODE": "sentinel", "REDIS_SENTINELS": "a:1,b:x"}, "REDIS_SENTINELS"),
+    ],
+)
+def test_a_topology_without_its_addresses_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], named: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=named):
+        RedisSettings()
+
+
+def test_cluster_and_sentinel_clients_take_the_urls_credentials() -> None:
+    cluster = RedisSettings(
+        mode="cluster", url="redis://ops:pw@ignored/0", cluster_nodes="10.0.0.1:7000,[::1]:7001"
+    ).client()
+    assert isinstance(cluster, RedisCluster)
+    startup = cluster.nodes_manager.startup_nodes.values()
+    assert [(n.host, n.port) for n in startup] == [("10.0.0.1", 7000), ("::1", 7001)]
+    assert cluster.nodes_manager.connection_kwargs["password"] == "pw"
+    sentinel = RedisSettings(
+        mode="sentinel", url="redis://ops:pw@ignored/3", sentinels="10.0.0.2:26379"
+    ).client()
+    assert isinstance(sentinel, Redis)
+    kwargs = sentinel.connection_pool.connection_kwargs
+    assert (kwargs["username"], kwargs["password"], kwargs["db"]) == ("ops", "pw", 3)

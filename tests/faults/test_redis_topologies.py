@@ -5,7 +5,6 @@ keep answering, and the time until writes succeed again is measured."""
 
 import asyncio
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,10 +19,11 @@ from services.common import redis_keys
 from services.common.settings import KafkaSettings, RedisSettings
 from services.common.topics import ensure_topics
 from services.modctl.processes import DATA
+from services.modctl.testbed.clusters import ScriptCluster
 from services.modctl.testbed.infra import new_redis
 from services.modctl.testbed.processes import redis_env
 from services.modctl.testbed.stream import Stream, count
-from tests.conftest import delete_topics, unique, wait_for_port
+from tests.conftest import delete_topics, unique
 from tests.e2e.desk_helpers import add_moderator, signed_in, wait_status
 from tests.faults.test_crashes import assert_complete
 from tests.modctl.test_redis_migrate import (
@@ -31,51 +31,27 @@ from tests.modctl.test_redis_migrate import (
     migrate_command,
     write_earlier_layout,
 )
-from tests.processes import ROOT, System, running_system, wait_for
+from tests.processes import System, running_system, wait_for
 
 pytestmark = [pytest.mark.kafka, pytest.mark.faults]
 REPORT = DATA / "test-logs" / "redis-failover.txt"
 
 
-def free_base_port(width: int) -> int:
-    """`width` consecutive free ports, and the same ports + 10000 (a cluster node's bus)."""
-    for base in range(21000, 29000, 50):
-        ports = [*range(base, base + width), *range(base + 10000, base + 10000 + width)]
-        if not any(wait_for_port("127.0.0.1", p, timeout=0.05) for p in ports):
-            return base
-    pytest.fail(f"no {width} consecutive free ports for Redis")
-
-
 @dataclass
 class Topology:
-    """One of deploy/redis/{cluster,sentinel}.sh, on ports and a data dir of its own."""
+    """A Redis Cluster or Sentinel set-up of its own (deploy/redis/{cluster,sentinel}.sh)."""
 
-    name: str
-    env: dict[str, str]
+    bed: ScriptCluster
+
+    @property
+    def name(self) -> str:
+        return self.bed.name
 
     def run(self, *args: str, check: bool = True) -> str:
-        script = ROOT / "deploy" / "redis" / f"{self.name}.sh"
-        done = subprocess.run(
-            ["bash", str(script), *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=check,
-        )
-        return done.stdout.strip()
+        return self.bed.run(*args, check=check)
 
     def settings(self) -> RedisSettings:
-        if self.name == "cluster":
-            return RedisSettings(
-                mode="cluster", url="redis://127.0.0.1/0", cluster_nodes=self.run("nodes")
-            )
-        return RedisSettings(
-            mode="sentinel",
-            url="redis://127.0.0.1/0",
-            sentinels=self.run("sentinels"),
-            sentinel_master="moderation",
-        )
+        return self.bed.redis_settings()
 
     def master_of(self, key: str) -> str:
         """The node number of the master that holds `key`."""
@@ -85,21 +61,12 @@ class Topology:
         self.run("wait-ok" if self.name == "cluster" else "wait-master")
 
 
-def new_topology(name: str, root: Path) -> Topology:
-    prefix = "REDIS_CLUSTER" if name == "cluster" else "REDIS_SENTINEL"
-    env = {
-        **os.environ,
-        f"{prefix}_BASE_PORT": str(free_base_port(6 if name == "cluster" else 13)),
-        f"{prefix}_DATA_DIR": str(root / name),
-    }
-    return Topology(name, env)
-
-
 @pytest.fixture(scope="module", params=["cluster", "sentinel"])
 def topology_system(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str
 ) -> Iterator[tuple[Topology, System]]:
-    topology = new_topology(request.param, tmp_path_factory.mktemp("redis"))
+    root = tmp_path_factory.mktemp("redis")
+    topology = Topology(ScriptCluster.create(f"redis/{request.param}", root / request.param))
     topology.run("start")
     kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap, namespace=f"{unique('redis')}.")
     asyncio.run(ensure_topics(kafka))

@@ -37,6 +37,15 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     scorer.add_argument("--no-int8", action="store_true", help="skip the int8 Detoxify engine")
     scorer.add_argument("--json", type=Path, default=None, help="also write the figures here")
     scorer.set_defaults(handler=cmd_scorer)
+    scale = which.add_parser(
+        "scale",
+        help="one worker vs three on the three-broker Kafka and the Redis Cluster, and the "
+        "cost of one comment in CPU, Kafka bytes, Redis commands and memory",
+    )
+    scale.add_argument("--comments", type=int, default=1500, help="comments per measured stream")
+    scale.add_argument("--data", type=Path, default=Path("../shared/data"))
+    scale.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    scale.set_defaults(handler=cmd_scale)
 
 
 def cmd_transactions(args: argparse.Namespace) -> int:
@@ -82,4 +91,18 @@ def cmd_scorer(args: argparse.Namespace) -> int:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         figures = report.as_dict() | {"machine": found}
         args.json.write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def cmd_scale(args: argparse.Namespace) -> int:
+    from services.modctl.bench.report import machine
+    from services.modctl.bench.scale import Options, run_scale_bench
+    from services.modctl.processes import DATA
+
+    options = Options(data=args.data, out_dir=DATA / "bench", comments=args.comments)
+    found = run_scale_bench(options, print)
+    found["machine"] = machine()
+    print(f"three workers / one: {found['three_vs_one']} ({found['machine']})")
+    if args.json:
+        args.json.write_text(json.dumps(found, indent=2))
     return 0
