@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Helpers shared by deploy/kafka/kafka.sh and deploy/redis/redis.sh. Sourced, not run.
+# Helpers shared by the scripts under deploy/kafka and deploy/redis. Sourced, not run.
 #
 # The sourcing script sets LOG_NAME first: it prefixes every message ("kafka: ...").
 
@@ -94,4 +94,98 @@ report_not_ours() {
     else
         info "not running"
     fi
+}
+
+# print_tail FILE LINES: show the last LINES lines of FILE (a server's log) on stderr, if
+# it has any.
+print_tail() {
+    if [[ -s "$1" ]]; then
+        warn "---- last $2 lines of $1 ----"
+        tail -n "$2" "$1" >&2
+    fi
+}
+
+# launch_detached PID_FILE LOG_FILE COMMAND...: start COMMAND in the background, detached
+# from this shell, its output appended to LOG_FILE, and print its pid once it has written
+# PID_FILE (fails if that takes over 5 s). Descriptor 9 (the scripts' lock) is closed for
+# it, so that a lock ends with the script.
+launch_detached() {
+    local pid_file="$1" log_file="$2"
+    shift 2
+    rm -f "$pid_file"
+    # setsid + nohup: the server outlives this shell and its terminal. The inner shell
+    # writes its own pid (which exec hands over to COMMAND) before starting it.
+    # shellcheck disable=SC2016  # $$ and $1 are the inner shell's
+    setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' "$LOG_NAME-start" "$pid_file" \
+        "$@" >>"$log_file" 2>&1 </dev/null 9>&- &
+    local deadline=$((SECONDS + 5))
+    until [[ -s "$pid_file" ]] || ((SECONDS >= deadline)); do
+        sleep 0.05
+    done
+    local pid
+    pid="$(cat "$pid_file" 2>/dev/null || true)"
+    [[ -n "$pid" ]] || return 1
+    echo "$pid"
+}
+
+# kill_server NAME PID PID_FILE: SIGKILL PID (a crash, on purpose), wait until it is gone
+# and remove PID_FILE. An empty PID means that NAME does not run (PID_FILE is removed too).
+kill_server() {
+    local name="$1" pid="$2" pid_file="$3"
+    if [[ -z "$pid" ]]; then
+        rm -f "$pid_file"
+        info "$name is not running"
+        return 0
+    fi
+    kill -KILL "$pid" 2>/dev/null || true
+    await_exit "$pid" 10 0.05
+    rm -f "$pid_file"
+    info "killed $name (pid $pid)"
+}
+
+# stop_servers TIMEOUT WHAT ENTRY...: stop several servers at once. Each ENTRY is
+# NAME:PID:PID_FILE, with an empty PID for a server that does not run (its PID_FILE is
+# just removed). SIGTERM to all, then wait; those still running after TIMEOUT seconds get
+# SIGKILL. Removes the pid files. WHAT (may be empty) goes before the list of names in the
+# messages: "stopping nodes 1 2 3".
+stop_servers() {
+    local timeout="$1" what="${2:+$2 }" entry name pid stopping=()
+    local -A pid_file
+    shift 2
+    for entry in "$@"; do
+        name="${entry%%:*}"
+        entry="${entry#*:}"
+        pid="${entry%%:*}"
+        if [[ -z "$pid" ]]; then
+            rm -f "${entry#*:}"
+            continue
+        fi
+        kill -TERM "$pid" 2>/dev/null || true
+        stopping+=("$name:$pid")
+        pid_file[$pid]="${entry#*:}"
+    done
+    if ((${#stopping[@]} == 0)); then
+        info "not running"
+        return 0
+    fi
+    info "stopping $what${stopping[*]%%:*}"
+    local deadline=$((SECONDS + timeout)) alive
+    while :; do
+        alive=()
+        for entry in "${stopping[@]}"; do
+            is_alive "${entry#*:}" && alive+=("$entry")
+        done
+        ((${#alive[@]} > 0)) || break
+        if ((SECONDS >= deadline)); then
+            warn "$what${alive[*]%%:*} still running after ${timeout}s; sending SIGKILL"
+            for entry in "${alive[@]}"; do kill -KILL "${entry#*:}" 2>/dev/null || true; done
+            break
+        fi
+        sleep 0.1
+    done
+    for entry in "${stopping[@]}"; do
+        await_exit "${entry#*:}" 10 0.1
+        rm -f "${pid_file[${entry#*:}]}"
+    done
+    info "stopped"
 }

@@ -117,15 +117,6 @@ node_pid() {
     return 1
 }
 
-print_node_log() {
-    local log
-    log="$(log_of "$1")"
-    if [[ -s "$log" ]]; then
-        warn "---- last 30 lines of $log ----"
-        tail -n 30 "$log" >&2
-    fi
-}
-
 ensure_installed() {
     if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
         die "redis-server and redis-cli are needed (Debian: apt-get install redis-server)"
@@ -172,7 +163,7 @@ EOF
 # launch_node N: start node N in the background, detached from this shell, unless it
 # runs; set LAUNCHED_PID. Dies if its ports are taken by another process.
 launch_node() {
-    local n="$1" pid port pid_file
+    local n="$1" pid port
     if pid="$(node_pid "$n")"; then
         LAUNCHED_PID="$pid"
         return 0
@@ -186,20 +177,9 @@ launch_node() {
     done
     mkdir -p "$(node_dir "$n")"
     write_conf "$n"
-    pid_file="$(pid_file_of "$n")"
-    rm -f "$pid_file"
     info "starting node $n on $HOST:$port"
-    # setsid + nohup: the server outlives this shell and its terminal. The inner shell
-    # writes its own pid (which exec hands over to redis-server) before starting it.
-    # shellcheck disable=SC2016  # $$ and $1 are the inner shell's
-    setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' redis-start "$pid_file" \
-        redis-server "$(conf_of "$n")" >>"$(log_of "$n")" 2>&1 </dev/null 9>&- &
-    local deadline=$((SECONDS + 5))
-    until [[ -s "$pid_file" ]] || ((SECONDS >= deadline)); do
-        sleep 0.05
-    done
-    LAUNCHED_PID="$(cat "$pid_file" 2>/dev/null || true)"
-    [[ -n "$LAUNCHED_PID" ]] || die "node $n's process did not start"
+    LAUNCHED_PID="$(launch_detached "$(pid_file_of "$n")" "$(log_of "$n")" redis-server "$(conf_of "$n")")" ||
+        die "node $n's process did not start"
 }
 
 # await_ping N PID: wait until node N answers PING; die (with its log) if it exits or the
@@ -207,7 +187,7 @@ launch_node() {
 await_ping() {
     local n="$1" pid="$2"
     if ! poll_until "$START_TIMEOUT" 0.1 "$pid" redis_ping "$(port_of "$n")"; then
-        print_node_log "$n"
+        print_tail "$(log_of "$n")" 30
         if is_alive "$pid"; then
             die "node $n (pid $pid) did not answer PING within ${START_TIMEOUT}s ('$0 stop' stops the cluster)"
         fi
@@ -344,55 +324,18 @@ cmd_start_node() {
 
 cmd_kill_node() {
     check_node "$1"
-    local pid
-    if ! pid="$(node_pid "$1")"; then
-        rm -f "$(pid_file_of "$1")"
-        info "node $1 is not running"
-        return 0
-    fi
-    kill -KILL "$pid" 2>/dev/null || true
-    await_exit "$pid" 10 0.05
-    rm -f "$(pid_file_of "$1")"
-    info "killed node $1 (pid $pid)"
+    kill_server "node $1" "$(node_pid "$1" || true)" "$(pid_file_of "$1")"
 }
 
 cmd_stop() {
     [[ -d "$DATA_DIR" ]] || { info "not running"; return 0; }
     lock
     # SIGTERM to every node at once: each one writes its append-only file and exits.
-    local n pid stopping=()
+    local n servers=()
     for n in "${NODES[@]}"; do
-        if pid="$(node_pid "$n")"; then
-            kill -TERM "$pid" 2>/dev/null || true
-            stopping+=("$n:$pid")
-        else
-            rm -f "$(pid_file_of "$n")"
-        fi
+        servers+=("$n:$(node_pid "$n" || true):$(pid_file_of "$n")")
     done
-    if ((${#stopping[@]} == 0)); then
-        info "not running"
-        return 0
-    fi
-    info "stopping nodes ${stopping[*]%%:*}"
-    local deadline=$((SECONDS + STOP_TIMEOUT)) entry alive
-    while :; do
-        alive=()
-        for entry in "${stopping[@]}"; do
-            is_alive "${entry#*:}" && alive+=("$entry")
-        done
-        ((${#alive[@]} > 0)) || break
-        if ((SECONDS >= deadline)); then
-            warn "nodes ${alive[*]%%:*} still running after ${STOP_TIMEOUT}s; sending SIGKILL"
-            for entry in "${alive[@]}"; do kill -KILL "${entry#*:}" 2>/dev/null || true; done
-            break
-        fi
-        sleep 0.1
-    done
-    for entry in "${stopping[@]}"; do
-        await_exit "${entry#*:}" 10 0.1
-        rm -f "$(pid_file_of "${entry%%:*}")"
-    done
-    info "stopped"
+    stop_servers "$STOP_TIMEOUT" nodes "${servers[@]}"
 }
 
 # role_of PORT: master or replica, as the node itself reports it.

@@ -142,15 +142,6 @@ proc_pid() {
     return 1
 }
 
-print_log() {
-    local log
-    log="$(log_of "$1" "$2")"
-    if [[ -s "$log" ]]; then
-        warn "---- last 30 lines of $log ----"
-        tail -n 30 "$log" >&2
-    fi
-}
-
 ensure_installed() {
     if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
         die "redis-server and redis-cli are needed (Debian: apt-get install redis-server)"
@@ -211,7 +202,7 @@ write_conf() {
 # launch KIND N: start it in the background, detached from this shell, unless it runs;
 # set LAUNCHED_PID. Dies if its port is taken by another process.
 launch() {
-    local kind="$1" n="$2" pid port pid_file
+    local kind="$1" n="$2" pid port
     if pid="$(proc_pid "$kind" "$n")"; then
         LAUNCHED_PID="$pid"
         return 0
@@ -224,20 +215,9 @@ launch() {
     write_conf "$kind" "$n"
     local args=("$(conf_of "$kind" "$n")")
     [[ "$kind" == sentinel ]] && args+=(--sentinel)
-    pid_file="$(pid_file_of "$kind" "$n")"
-    rm -f "$pid_file"
     info "starting $kind $n on $HOST:$port"
-    # setsid + nohup: the server outlives this shell and its terminal. The inner shell
-    # writes its own pid (which exec hands over to redis-server) before starting it.
-    # shellcheck disable=SC2016  # $$ and $1 are the inner shell's
-    setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' redis-start "$pid_file" \
-        redis-server "${args[@]}" >>"$(log_of "$kind" "$n")" 2>&1 </dev/null 9>&- &
-    local deadline=$((SECONDS + 5))
-    until [[ -s "$pid_file" ]] || ((SECONDS >= deadline)); do
-        sleep 0.05
-    done
-    LAUNCHED_PID="$(cat "$pid_file" 2>/dev/null || true)"
-    [[ -n "$LAUNCHED_PID" ]] || die "$kind $n's process did not start"
+    LAUNCHED_PID="$(launch_detached "$(pid_file_of "$kind" "$n")" "$(log_of "$kind" "$n")" redis-server "${args[@]}")" ||
+        die "$kind $n's process did not start"
 }
 
 # await_ping KIND N PID: wait until it answers PING; die (with its log) if it exits or
@@ -245,7 +225,7 @@ launch() {
 await_ping() {
     local kind="$1" n="$2" pid="$3"
     if ! poll_until "$START_TIMEOUT" 0.1 "$pid" redis_ping "$(proc_port "$kind" "$n")"; then
-        print_log "$kind" "$n"
+        print_tail "$(log_of "$kind" "$n")" 30
         if is_alive "$pid"; then
             die "$kind $n (pid $pid) did not answer PING within ${START_TIMEOUT}s ('$0 stop' stops everything)"
         fi
@@ -323,28 +303,30 @@ wait_master() {
     echo "$master"
 }
 
+# start_all KIND N...: launch those of them that do not run, all at once, then wait until
+# each one answers PING.
+start_all() {
+    local kind="$1" n
+    local -A pids
+    shift
+    for n in "$@"; do
+        launch "$kind" "$n"
+        pids[$n]="$LAUNCHED_PID"
+    done
+    for n in "$@"; do
+        await_ping "$kind" "$n" "${pids[$n]}"
+    done
+}
+
 # --- commands --------------------------------------------------------------------------
 
 cmd_start() {
     ensure_installed
     lock
-    local n started=$SECONDS
-    local -A pids
+    local started=$SECONDS
     # The Redis nodes first, so that the Sentinels find the master at once.
-    for n in "${NODES[@]}"; do
-        launch node "$n"
-        pids[$n]="$LAUNCHED_PID"
-    done
-    for n in "${NODES[@]}"; do
-        await_ping node "$n" "${pids[$n]}"
-    done
-    for n in "${SENTINELS[@]}"; do
-        launch sentinel "$n"
-        pids[$n]="$LAUNCHED_PID"
-    done
-    for n in "${SENTINELS[@]}"; do
-        await_ping sentinel "$n" "${pids[$n]}"
-    done
+    start_all node "${NODES[@]}"
+    start_all sentinel "${SENTINELS[@]}"
     local master
     master="$(wait_master)" ||
         die "the Sentinels do not agree on a working master after ${START_TIMEOUT}s ('$0 status' shows why)"
@@ -367,16 +349,7 @@ cmd_start_node() {
 
 cmd_kill_node() {
     check_node "$1"
-    local pid
-    if ! pid="$(proc_pid node "$1")"; then
-        rm -f "$(pid_file_of node "$1")"
-        info "node $1 is not running"
-        return 0
-    fi
-    kill -KILL "$pid" 2>/dev/null || true
-    await_exit "$pid" 10 0.05
-    rm -f "$(pid_file_of node "$1")"
-    info "killed node $1 (pid $pid)"
+    kill_server "node $1" "$(proc_pid node "$1" || true)" "$(pid_file_of node "$1")"
 }
 
 cmd_stop() {
@@ -384,42 +357,13 @@ cmd_stop() {
     lock
     # SIGTERM to everything at once: no Sentinel is left to fail over a stopping master,
     # and every Redis node writes its append-only file and exits.
-    local kind n pid stopping=()
+    local kind n servers=()
     for kind in sentinel node; do
         for n in 1 2 3; do
-            if pid="$(proc_pid "$kind" "$n")"; then
-                kill -TERM "$pid" 2>/dev/null || true
-                stopping+=("$kind-$n:$pid")
-            else
-                rm -f "$(pid_file_of "$kind" "$n")"
-            fi
+            servers+=("$kind-$n:$(proc_pid "$kind" "$n" || true):$(pid_file_of "$kind" "$n")")
         done
     done
-    if ((${#stopping[@]} == 0)); then
-        info "not running"
-        return 0
-    fi
-    info "stopping ${stopping[*]%%:*}"
-    local deadline=$((SECONDS + STOP_TIMEOUT)) entry alive
-    while :; do
-        alive=()
-        for entry in "${stopping[@]}"; do
-            is_alive "${entry#*:}" && alive+=("$entry")
-        done
-        ((${#alive[@]} > 0)) || break
-        if ((SECONDS >= deadline)); then
-            warn "${alive[*]%%:*} still running after ${STOP_TIMEOUT}s; sending SIGKILL"
-            for entry in "${alive[@]}"; do kill -KILL "${entry#*:}" 2>/dev/null || true; done
-            break
-        fi
-        sleep 0.1
-    done
-    for entry in "${stopping[@]}"; do
-        await_exit "${entry#*:}" 10 0.1
-        entry="${entry%%:*}"
-        rm -f "$(pid_file_of "${entry%-*}" "${entry##*-}")"
-    done
-    info "stopped"
+    stop_servers "$STOP_TIMEOUT" "" "${servers[@]}"
 }
 
 # role_of PORT: master or replica, as the node itself reports it.

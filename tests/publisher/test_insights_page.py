@@ -68,7 +68,7 @@ async def test_a_comment_counts_once_a_day_and_a_held_ones_wait_ends_at_its_firs
     assert (await daily.days(tenant, wait_day, wait_day))[0].waits == [90.0]
 
     # A view like the others: from nothing, the same verdicts give the same days.
-    keys = [k async for k in redis.scan_iter(f"*:{tenant}*")]
+    keys = [k async for k in redis.scan_iter(f"*{tenant}*")]
     await redis.delete(*keys)
     assert (await daily.days(tenant, today, today))[0].comments == 0
     await apply_all(redis, events)
@@ -211,6 +211,6 @@ async def test_modctl_feed_rebuild_restores_the_days_from_the_topic(
     await rebuild_views(kafka_settings, redis)  # into a live Redis: nothing changes
     assert await daily.days(tenant, day, wait_day) == found
 
-    await redis.delete(*[k async for k in redis.scan_iter(f"*:{tenant}*")])
+    await redis.delete(*[k async for k in redis.scan_iter(f"*{tenant}*")])
     await rebuild_views(kafka_settings, redis)
     assert await daily.days(tenant, day, wait_day) == found
