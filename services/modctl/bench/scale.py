@@ -39,6 +39,7 @@ class Options:
     batch: int = 50
     senders: int = 4
     settle_seconds: float = 300.0
+    idle_seconds: float = 15.0  # how long the idle CPU of brokers and Redis is measured
 
 
 @dataclass
@@ -75,12 +76,9 @@ async def kafka_bytes(kafka: KafkaSettings) -> dict[str, int]:
     await consumer.start()
     try:
         totals: dict[str, int] = {}
-        await consumer.topics()  # fetches the metadata partitions_for_topic reads
-        for topic in TOPIC_LAYOUT:
+        for topic, layout in TOPIC_LAYOUT.items():  # the bench created them so
             name = kafka.topic(topic)
-            parts = [TopicPartition(name, p) for p in consumer.partitions_for_topic(name) or []]
-            if not parts:
-                continue
+            parts = [TopicPartition(name, p) for p in range(layout.partitions)]
             ends = await consumer.end_offsets(parts)
             consumer.assign(parts)
             await consumer.seek_to_beginning(*parts)
@@ -142,6 +140,7 @@ class ScaleRun:
         self.corpus, self.options, self.say = corpus, options, say
         self.tenant = f"scale-{uuid.uuid4().hex[:8]}"
         self.workers = [system.moderation]
+        self.idle = {"kafka": 0.0, "redis": 0.0}
         self.redis_ports = [int(p.rsplit(":", 1)[1]) for p in beds["redis"].run("nodes").split(",")]
 
     async def sample(self) -> Sample:
@@ -150,6 +149,22 @@ class ScaleRun:
         cpu["workers"] = sum(usage(w.process.pid).cpu_seconds for w in self.workers if w.process)
         cpu["kafka"] = sum(own_usage(pid).cpu_seconds for pid in self.beds["kafka"].pids())
         return Sample(cpu, await kafka_bytes(self.kafka), await redis_counters(self.redis_ports))
+
+    async def measure_idle(self) -> None:
+        """CPU seconds per second that the brokers and Redis nodes burn with no traffic
+        (heartbeats, replication pings, cluster gossip), so a comment's share excludes it."""
+        before = await self.sample()
+        await asyncio.sleep(self.options.idle_seconds)  # a fixed window: this is the measure
+        after = await self.sample()
+        self.idle = {
+            "kafka": (after.cpu_seconds["kafka"] - before.cpu_seconds["kafka"])
+            / self.options.idle_seconds,
+            "redis": (after.redis["cpu_seconds"] - before.redis["cpu_seconds"])
+            / self.options.idle_seconds,
+        }
+        self.say(
+            f"idle: Kafka brokers {self.idle['kafka']:.3f} cores, Redis {self.idle['redis']:.3f}"
+        )
 
     async def stream(self, client: httpx.AsyncClient, name: str, comments: list[Comment]) -> Phase:
         poster = Poster(client, self.system.headers(self.tenant))
@@ -166,6 +181,9 @@ class ScaleRun:
         per_comment["redis_cpu_ms"] = round(
             (after.redis["cpu_seconds"] - before.redis["cpu_seconds"]) * 1000 / n, 2
         )
+        redis_used = after.redis["cpu_seconds"] - before.redis["cpu_seconds"]
+        above_idle = max(redis_used - self.idle["redis"] * seconds, 0.0)
+        per_comment["redis_cpu_ms_above_idle"] = round(above_idle * 1000 / n, 2)
         per_comment["redis_commands"] = round(
             (after.redis["commands"] - before.redis["commands"]) / n, 1
         )
@@ -189,6 +207,7 @@ class ScaleRun:
             async with httpx.AsyncClient(base_url=self.system.ingest.url, timeout=60) as client:
                 await Poster(client, self.system.headers(self.tenant)).articles(c.articles)
                 await self.stream(client, "warm-up", c.stream("warm1", o.warm_up))
+                await self.measure_idle()
                 one = await self.stream(client, "one-worker", c.stream("one", o.comments))
                 await asyncio.to_thread(self._more_workers, 2)
                 await self.stream(client, "warm-up-3", c.stream("warm3", o.warm_up))
@@ -246,6 +265,7 @@ def run_scale_bench(options: Options, say: Say) -> dict[str, Any]:
         "three_vs_one": round(three.verdict_cps / one.verdict_cps, 2),
         "per_comment": one.per_comment,
         "per_comment_three_workers": three.per_comment,
+        "idle_cores": run.idle,
         "redis_bytes_per_comment_by_key": memory,
         "lines": [one.line(), three.line()],
     }
