@@ -279,6 +279,8 @@ def as_text(value: bytes | str) -> str:
     return value.decode() if isinstance(value, bytes) else value
 
 
-def replication_barrier(tenant: str) -> str:
-    """Written before a WAIT in the tenant's slot (`services.common.replication`)."""
-    return f"replicated:{_tenant(tenant)}"
+def replication_barrier(slot_key: str) -> str:
+    """Written before a WAIT, in the hash slot of `slot_key` (`services.common.replication`)."""
+    start, end = slot_key.find("{"), slot_key.find("}")
+    tag = slot_key[start + 1 : end] if 0 <= start < end - 1 else slot_key
+    return "replicated:{" + tag + "}"

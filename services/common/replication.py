@@ -15,6 +15,8 @@ from collections.abc import Iterable
 
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from services.common import redis_keys
@@ -49,19 +51,28 @@ class ReplicaBarrier:
         self._nodes: dict[str, Redis] = {}  # one client per cluster master, by name
         self._degraded: set[str] = set()
 
-    async def wait(self, tenants: Iterable[str]) -> None:
-        """Return once `replicas` replicas hold every write made so far to these tenants' slots
-        (on a single server: every write made so far)."""
+    async def wait(self, slot_keys: Iterable[str]) -> None:
+        """Return once `replicas` replicas hold every write made so far to the hash slots of
+        these keys (on a single server: every write made so far)."""
         if self.replicas <= 0:
             return
-        keys = {redis_keys.replication_barrier(t) for t in tenants}
+        keys = {redis_keys.replication_barrier(k) for k in slot_keys}
         if not isinstance(self._redis, RedisCluster):
             if keys:
                 await self._wait_on(self._redis, next(iter(keys)))
             return
+        try:
+            await self._wait_on_masters(self._redis, keys)
+        except (RedisConnectionError, ResponseError):
+            # The client's map of the slots is older than a failover (the master it names is
+            # gone, or now a replica that refuses WAIT): read the map again, then ask again.
+            await self._redis.nodes_manager.initialize()
+            await self._wait_on_masters(self._redis, keys)
+
+    async def _wait_on_masters(self, cluster: RedisCluster, keys: set[str]) -> None:
         by_node: dict[str, str] = {}
         for key in keys:
-            node = self._redis.get_node_from_key(key)
+            node = cluster.get_node_from_key(key)
             if node is None:  # the slot has no master now: a failover under way
                 raise ReplicasBehind(f"no Redis master serves {key} now")
             by_node.setdefault(node.name, key)

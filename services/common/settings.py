@@ -186,7 +186,8 @@ class RedisSettings(BaseSettings):
             sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
                 self.sentinel_addresses(), sentinel_kwargs=sentinel_options
             )
-            options["retry"] = Retry(ExponentialBackoff(cap=1.0, base=0.1), retries=12)
+            # Few retries of one connection: they reconnect to the address it had, so the new
+            # master is found when the next command asks the Sentinels again.
             master: SentinelMaster = sentinel.master_for(
                 self.sentinel_master, redis_class=SentinelMaster, db=self._db(), **options
             )

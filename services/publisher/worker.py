@@ -6,6 +6,7 @@ from functools import partial
 
 from faststream.kafka import KafkaBroker
 
+from services.common import redis_keys
 from services.common.consume import subscribe_batches
 from services.common.contract import (
     SYSTEM_DECIDER,
@@ -54,9 +55,11 @@ def subscribe_publisher(
             tenants.add(decision.tenant_id)
             if outcome not in (Outcome.DUPLICATE, Outcome.STALE):
                 await events.verdict_applied(redis, decision, outcome)
-        await barrier.wait(tenants)  # the views outlive a Redis failover before announcing
+        # The views outlive a Redis failover before announcing, the marks before the commit.
+        slots = [redis_keys.review(t) for t in tenants]  # each tenant's views share one slot
+        await barrier.wait(slots)
         await announce_releases(broker, published, views, decisions)
-        await barrier.wait(tenants)  # and so do the announcement marks, before the commit
+        await barrier.wait(slots)
         await review.update(tenants)
 
     subscribe_batches(

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from services.common import redis_keys
+from services.common.replication import ReplicaBarrier
 from services.common.settings import KafkaSettings, RedisSettings
 from services.common.topics import ensure_topics
 from services.modctl.processes import DATA
@@ -124,23 +125,24 @@ def test_pipeline_end_to_end(topology_system: tuple[Topology, System]) -> None:
         assert len({topology.master_of(k) for k in views}) == 1
 
 
-def seconds_until_writable(settings: RedisSettings, key: str, since: float) -> float:
-    """Write `key` until a write succeeds; the seconds from `since` until then."""
+def kill_and_time_writes(topology: Topology, node: str, key: str) -> float:
+    """Kill -9 `node`, then write `key` until a write succeeds: the seconds in between. The
+    client starts before the kill, as the services' clients did."""
 
-    async def write() -> float:
-        async with asyncio.timeout(120):
-            while True:
-                # A new client each time: one that starts mid-failover may not start.
-                client = settings.client()
-                try:
-                    await client.set(key, "1", px=60_000)
-                    return time.monotonic() - since
-                except RedisError:
-                    await asyncio.sleep(0.05)
-                finally:
-                    await client.aclose()
+    async def run() -> float:
+        async with topology.settings().client() as client:
+            await client.set(key, "0", px=60_000)
+            topology.run("kill-node", node)
+            killed_at = time.monotonic()
+            async with asyncio.timeout(120):
+                while True:
+                    try:
+                        await client.set(key, "1", px=60_000)
+                        return time.monotonic() - killed_at
+                    except RedisError:
+                        await asyncio.sleep(0.05)
 
-    return asyncio.run(write())
+    return asyncio.run(run())
 
 
 def test_master_killed_mid_stream(topology_system: tuple[Topology, System]) -> None:
@@ -150,16 +152,17 @@ def test_master_killed_mid_stream(topology_system: tuple[Topology, System]) -> N
     wait_for(lambda: True if stream.posted >= 300 else None, what="the stream under way")
     slot_key = redis_keys.review(stream.tenant)
     master = topology.master_of(slot_key)
-    topology.run("kill-node", master)
-    killed_at = time.monotonic()
     probe = "failover-probe:{" + stream.tenant + "}"  # the views' slot, a key of its own
-    writable_after = seconds_until_writable(topology.settings(), probe, killed_at)
+    writable_after = kill_and_time_writes(topology, master, probe)
     stream.join()
     tally = count(stream, within_seconds=240)
     assert_complete(tally, stream)
     topology.wait_recovered()
     assert topology.master_of(slot_key) != master
     assert_desk_and_feed_answer(system, stream)
+    topology.run("start-node", master)  # back, as a replica of the new master
+    topology.wait_recovered()
+    assert topology.master_of(slot_key) != master
     REPORT.parent.mkdir(parents=True, exist_ok=True)
     with REPORT.open("a") as report:
         line = f"{topology.name}: writes again {writable_after:.2f} s after kill -9; {tally.line()}"
@@ -191,3 +194,25 @@ def test_standalone_redis_migrates_into_it(
         asyncio.run(check())
     finally:
         source.stop()
+
+
+def test_the_publishers_writes_wait_for_a_replica(topology_system: tuple[Topology, System]) -> None:
+    """On every master the keys live on, a replica acknowledges the barrier's write."""
+    topology, _ = topology_system
+    slots = [redis_keys.review(f"t{n}") for n in range(12)]  # over several masters
+    masters = len({topology.master_of(k) for k in slots})
+    assert masters == (3 if topology.name == "cluster" else 1)
+
+    async def wait() -> None:
+        async with topology.settings().client() as redis:
+            barrier = ReplicaBarrier(redis, replicas=1, timeout_ms=5000)
+            try:
+                await barrier.wait(slots)
+            finally:
+                await barrier.close()
+            barriers = {redis_keys.replication_barrier(k) for k in slots}
+            written = [key for key in barriers if await redis.exists(key)]
+            # One WAIT per master: on a single master (Sentinel), one covers every slot.
+            assert len(written) == len({topology.master_of(k) for k in written}) == masters
+
+    asyncio.run(wait())

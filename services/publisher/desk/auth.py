@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from fastapi import HTTPException, Request
 
 from services.common.redis_client import RedisClient
+from services.common.replication import ReplicaBarrier
 from services.moderation.policy import Policy
 from services.moderation.policy_store import PolicyStore
 from services.publisher.desk.accounts import Account, AccountStore
@@ -52,7 +53,12 @@ class DeskState:
             accounts=AccountStore(redis),
             sessions=SessionStore(redis, int(settings.desk_session_hours * 3600)),
             desk=Desk(redis, views),
-            pending=PendingDecisions(redis),
+            pending=PendingDecisions(
+                redis,
+                ReplicaBarrier(
+                    redis, settings.redis.replicas_to_wait_for(), settings.redis.wait_timeout_ms
+                ),
+            ),
             # No cache here: a moderator who just changed a policy sees it at once.
             policies=PolicyStore(redis, Policy(), cache_seconds=0.0),
             throttle=LoginThrottle(

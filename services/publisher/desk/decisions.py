@@ -22,6 +22,7 @@ from services.common.contract import (
     new_event_id,
 )
 from services.common.redis_client import RedisClient
+from services.common.replication import ReplicaBarrier
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +130,11 @@ def _member(tenant: str, comment_id: str) -> str:
 
 
 class PendingDecisions:
-    def __init__(self, redis: RedisClient) -> None:
+    def __init__(self, redis: RedisClient, barrier: ReplicaBarrier | None = None) -> None:
+        """`barrier`: a scheduled decision waits for Redis replicas, so that a master lost
+        in its undo window does not take it along."""
         self._redis = redis
+        self._barrier = barrier
         self._claim = redis.register_script(_CLAIM)
         self._undo = redis.register_script(_UNDO)
 
@@ -147,6 +151,8 @@ class PendingDecisions:
                     pipe.hset(bodies, d.comment_id, d.model_dump_json())
                     pipe.zadd(schedule, {_member(tenant, d.comment_id): due_ms})
                 await pipe.execute()
+            if self._barrier is not None:
+                await self._barrier.wait([schedule])
 
     async def undo(self, tenant: str, comment_ids: Sequence[str]) -> list[str]:
         """The ids whose decisions were withdrawn; the others were already sent (or never made)."""
