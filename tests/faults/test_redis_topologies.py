@@ -7,7 +7,6 @@ import asyncio
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -17,7 +16,7 @@ from redis.exceptions import RedisError
 
 from services.common import redis_keys
 from services.common.replication import ReplicaBarrier
-from services.common.settings import KafkaSettings, RedisSettings
+from services.common.settings import KafkaSettings
 from services.common.topics import ensure_topics
 from services.modctl.processes import DATA
 from services.modctl.testbed.clusters import ScriptCluster
@@ -38,41 +37,17 @@ pytestmark = [pytest.mark.kafka, pytest.mark.faults]
 REPORT = DATA / "test-logs" / "redis-failover.txt"
 
 
-@dataclass
-class Topology:
-    """A Redis Cluster or Sentinel set-up of its own (deploy/redis/{cluster,sentinel}.sh)."""
-
-    bed: ScriptCluster
-
-    @property
-    def name(self) -> str:
-        return self.bed.name
-
-    def run(self, *args: str, check: bool = True) -> str:
-        return self.bed.run(*args, check=check)
-
-    def settings(self) -> RedisSettings:
-        return self.bed.redis_settings()
-
-    def master_of(self, key: str) -> str:
-        """The node number of the master that holds `key`."""
-        return self.run("master-of", key) if self.name == "cluster" else self.run("master")
-
-    def wait_recovered(self) -> None:
-        self.run("wait-ok" if self.name == "cluster" else "wait-master")
-
-
 @pytest.fixture(scope="module", params=["cluster", "sentinel"])
 def topology_system(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str
-) -> Iterator[tuple[Topology, System]]:
+) -> Iterator[tuple[ScriptCluster, System]]:
     root = tmp_path_factory.mktemp("redis")
-    topology = Topology(ScriptCluster.create(f"redis/{request.param}", root / request.param))
+    topology = ScriptCluster.create(f"redis/{request.param}", root / request.param)
     topology.run("start")
     kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap, namespace=f"{unique('redis')}.")
     asyncio.run(ensure_topics(kafka))
     try:
-        with running_system(kafka, topology.settings()) as system:
+        with running_system(kafka, topology.redis_settings()) as system:
             yield topology, system
     finally:
         asyncio.run(delete_topics(kafka))
@@ -108,7 +83,7 @@ def assert_desk_and_feed_answer(system: System, stream: Stream) -> None:
         assert ready["status"] == "ok", (service.name, ready)
 
 
-def test_pipeline_end_to_end(topology_system: tuple[Topology, System]) -> None:
+def test_pipeline_end_to_end(topology_system: tuple[ScriptCluster, System]) -> None:
     topology, system = topology_system
     stream = new_stream(system, 300)
     stream.start()
@@ -125,12 +100,12 @@ def test_pipeline_end_to_end(topology_system: tuple[Topology, System]) -> None:
         assert len({topology.master_of(k) for k in views}) == 1
 
 
-def kill_and_time_writes(topology: Topology, node: str, key: str) -> float:
+def kill_and_time_writes(topology: ScriptCluster, node: str, key: str) -> float:
     """Kill -9 `node`, then write `key` until a write succeeds: the seconds in between. The
     client starts before the kill, as the services' clients did."""
 
     async def run() -> float:
-        async with topology.settings().client() as client:
+        async with topology.redis_settings().client() as client:
             await client.set(key, "0", px=60_000)
             topology.run("kill-node", node)
             killed_at = time.monotonic()
@@ -145,7 +120,7 @@ def kill_and_time_writes(topology: Topology, node: str, key: str) -> float:
     return asyncio.run(run())
 
 
-def test_master_killed_mid_stream(topology_system: tuple[Topology, System]) -> None:
+def test_master_killed_mid_stream(topology_system: tuple[ScriptCluster, System]) -> None:
     topology, system = topology_system
     stream = new_stream(system, 1000)
     stream.start()
@@ -170,7 +145,7 @@ def test_master_killed_mid_stream(topology_system: tuple[Topology, System]) -> N
 
 
 def test_standalone_redis_migrates_into_it(
-    topology_system: tuple[Topology, System], tmp_path: Path
+    topology_system: tuple[ScriptCluster, System], tmp_path: Path
 ) -> None:
     """`modctl redis migrate --from` moves a standalone Redis of the earlier layout over."""
     topology, _ = topology_system
@@ -183,12 +158,12 @@ def test_standalone_redis_migrates_into_it(
                 return await write_earlier_layout(redis)
 
         ids = asyncio.run(earlier())
-        env = {**os.environ, **redis_env(topology.settings())}
+        env = {**os.environ, **redis_env(topology.redis_settings())}
         out = migrate_command(env, "--from", source.url)
         assert "split=3" in out, out
 
         async def check() -> None:
-            async with topology.settings().client() as redis:
+            async with topology.redis_settings().client() as redis:
                 await assert_reads_as_before(redis, *ids)
 
         asyncio.run(check())
@@ -196,7 +171,9 @@ def test_standalone_redis_migrates_into_it(
         source.stop()
 
 
-def test_the_publishers_writes_wait_for_a_replica(topology_system: tuple[Topology, System]) -> None:
+def test_the_publishers_writes_wait_for_a_replica(
+    topology_system: tuple[ScriptCluster, System],
+) -> None:
     """On every master the keys live on, a replica acknowledges the barrier's write."""
     topology, _ = topology_system
     slots = [redis_keys.review(f"t{n}") for n in range(12)]  # over several masters
@@ -204,7 +181,7 @@ def test_the_publishers_writes_wait_for_a_replica(topology_system: tuple[Topolog
     assert masters == (3 if topology.name == "cluster" else 1)
 
     async def wait() -> None:
-        async with topology.settings().client() as redis:
+        async with topology.redis_settings().client() as redis:
             barrier = ReplicaBarrier(redis, replicas=1, timeout_ms=5000)
             try:
                 await barrier.wait(slots)

@@ -87,6 +87,14 @@ class ScriptCluster:
             sentinel_master=self.env.get("REDIS_SENTINEL_MASTER", "moderation"),
         )
 
+    def master_of(self, key: str) -> str:
+        """A Redis set-up's node number of the master that holds `key`."""
+        return self.run("master-of", key) if self.name == "cluster" else self.run("master")
+
+    def wait_recovered(self) -> None:
+        """Until a Redis set-up has a master for every slot again."""
+        self.run("wait-ok" if self.name == "cluster" else "wait-master")
+
     def pids(self) -> list[int]:
         """The processes the script started (from its pid files)."""
         data = Path(self.env[_LAYOUT[self.script][0] + "_DATA_DIR"])
