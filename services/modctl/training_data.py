@@ -38,7 +38,8 @@ def clean(text: str) -> str:
     return " ".join(_TWEET_NOISE.sub(" ", html.unescape(text)).split())
 
 
-def _rows(path: Path, delimiter: str = ",") -> Iterator[dict[str, str]]:
+def read_rows(path: Path, delimiter: str = ",") -> Iterator[dict[str, str]]:
+    """A data set's CSV rows, gzipped or not."""
     csv.field_size_limit(sys.maxsize)
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8", newline="") as source:
@@ -57,7 +58,7 @@ def _known(labels: dict[str, float | None]) -> dict[str, float]:
 
 
 def olid(data: Path) -> list[Example]:
-    rows = _rows(data / "olid_offenseval2019" / "olid-training-v1.0.tsv", "\t")
+    rows = read_rows(data / "olid_offenseval2019" / "olid-training-v1.0.tsv", "\t")
     return [
         Example(
             r["tweet"],
@@ -72,7 +73,7 @@ def olid(data: Path) -> list[Example]:
 
 
 def davidson(data: Path) -> list[Example]:
-    rows = _rows(data / "davidson_hate_offensive" / "labeled_data.csv")
+    rows = read_rows(data / "davidson_hate_offensive" / "labeled_data.csv")
     return [
         Example(
             r["tweet"],
@@ -87,7 +88,7 @@ def davidson(data: Path) -> list[Example]:
 
 
 def ethos(data: Path) -> list[Example]:
-    rows = _rows(data / "ethos_hate_comments" / "Ethos_Dataset_Binary.csv", ";")
+    rows = read_rows(data / "ethos_hate_comments" / "Ethos_Dataset_Binary.csv", ";")
     found = []
     for r in rows:
         hate = float(float(r["isHate"]) >= 0.5)
@@ -107,7 +108,7 @@ _JIGSAW = {
 
 def jigsaw_wiki(data: Path) -> list[Example]:
     """Wikipedia talk comments with Jigsaw's six labels (Kaggle's -1, never scored, dropped)."""
-    rows = _rows(data / "jigsaw_toxic_wiki_samples" / "train.csv.gz")
+    rows = read_rows(data / "jigsaw_toxic_wiki_samples" / "train.csv.gz")
     return [
         Example(
             r["text"], "jigsaw_wiki", _known({ours: _number(r[t]) for t, ours in _JIGSAW.items()})
@@ -129,13 +130,13 @@ def jigsaw_kaggle_rows(data: Path) -> list[Example]:
             _known({ours: _number(r[t]) for t, ours in _JIGSAW.items()}),
         )
         for path in files
-        for r in _rows(path)
+        for r in read_rows(path)
     ]
 
 
 def civil_float(data: Path) -> list[Example]:
     """News-site comments, half clearly civil, half clearly toxic: the news negatives."""
-    rows = _rows(data / "civil_comments_float" / "train.csv.gz")
+    rows = read_rows(data / "civil_comments_float" / "train.csv.gz")
     return [
         Example(r["text"], "civil_float", _known({"toxicity": _number(r["toxicity"])}))
         for r in rows
@@ -155,7 +156,7 @@ _CIVIL_SUBTYPES = {
 def civil_autolabel(data: Path) -> list[Example]:
     """Rater fractions for every label where the row has them, else the binary label."""
     found = []
-    for r in _rows(data / "civil_comments_autolabel" / "train.csv.gz"):
+    for r in read_rows(data / "civil_comments_autolabel" / "train.csv.gz"):
         labels = _known({ours: _number(r[theirs]) for theirs, ours in _CIVIL_SUBTYPES.items()})
         if "toxicity" not in labels and r["label_binary"] in ("0", "1"):
             labels["toxicity"] = float(r["label_binary"])
@@ -175,7 +176,7 @@ def civil_toxicspans(data: Path) -> list[Example]:
     """Toxic by the original raters; kept where most span annotators agree (`not_toxic_frac`
     < 0.5). The share of annotators who marked a span of a kind is that kind's target."""
     found = []
-    for r in _rows(data / "civil_comments_toxicspans" / "train.csv.gz"):
+    for r in read_rows(data / "civil_comments_toxicspans" / "train.csv.gz"):
         if (_number(r["not_toxic_frac"]) or 0.0) >= 0.5:
             continue
         labels = _known({ours: _number(r[theirs]) for theirs, ours in _SPANS.items()})
@@ -184,7 +185,7 @@ def civil_toxicspans(data: Path) -> list[Example]:
 
 
 def civil_sociosim(data: Path) -> list[Example]:
-    rows = _rows(data / "civil_comments_sociosim" / "train.csv.gz")
+    rows = read_rows(data / "civil_comments_sociosim" / "train.csv.gz")
     return [
         Example(r["text"], "civil_sociosim", {"toxicity": float(r["label_binary"])})
         for r in rows
@@ -193,14 +194,14 @@ def civil_sociosim(data: Path) -> list[Example]:
 
 
 def wiki_talk(data: Path) -> list[Example]:
-    rows = _rows(data / "wiki_talk_cat_large" / "train.csv.gz")
+    rows = read_rows(data / "wiki_talk_cat_large" / "train.csv.gz")
     return [
         Example(r["text"], "wiki_talk", _known({"toxicity": _number(r["toxic"])})) for r in rows
     ]
 
 
 def stormfront(data: Path) -> list[Example]:
-    rows = _rows(data / "stormfront_hate_forum" / "train.csv.gz")
+    rows = read_rows(data / "stormfront_hate_forum" / "train.csv.gz")
     return [
         Example(r["text"], "stormfront", {"toxicity": h, "identity_attack": h})
         for r in rows
@@ -214,7 +215,7 @@ def nyt_published(data: Path) -> list[Example]:
     found = []
     for folder in ("nyt_comments_kaggle_samples", "nyt_comments_2025_api"):
         found += [
-            Example(r["text"], "nyt_published") for r in _rows(data / folder / "train.csv.gz")
+            Example(r["text"], "nyt_published") for r in read_rows(data / folder / "train.csv.gz")
         ]
     return found
 

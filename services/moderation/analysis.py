@@ -165,8 +165,7 @@ def relevance(
 class ChunkVectors:
     """Article chunks' embeddings kept across calls, least recently used dropped first, so
     `modctl score` and the Perspective endpoint embed an article once instead of once per
-    batch of its comments (the worker keeps its own per article version). Call after the
-    batch's comment embeddings: an engine may reuse its scoring pass only for the next call."""
+    batch of its comments (the worker keeps its own per article version)."""
 
     def __init__(self, size: int = 4096) -> None:
         self._size = size
@@ -178,7 +177,7 @@ class ChunkVectors:
         wanted = dict.fromkeys((version, c) for chunks in chunk_lists for c in chunks)
         missing = [key for key in wanted if key not in self._known]
         if missing:
-            vectors = engine.embed([chunk for _, chunk in missing])
+            vectors = engine.embed_articles([chunk for _, chunk in missing])
             self._known.update(zip(missing, vectors, strict=True))
         for key in wanted:
             self._known.move_to_end(key)
@@ -194,21 +193,21 @@ def run_engine(
     articles: dict[A, list[str]],
     contexts: dict[C, str] | None = None,
 ) -> EngineRun[K, A, C]:
-    """One score call for the comments, then one embedding call for comments, article chunks
-    and context texts (parents of replies whose embedding is not cached) together."""
+    """One score call for the comments, one embedding call for comments and context texts
+    (parents of replies whose embedding is not cached), one for article chunks."""
     contexts = contexts or {}
     keys, bodies = list(texts), list(texts.values())
     scores = engine.score_batch(bodies)
-    chunk_lists = list(articles.values())
-    flat_chunks = [chunk for chunks in chunk_lists for chunk in chunks]
-    vectors = engine.embed(bodies + flat_chunks + list(contexts.values()))
+    vectors = engine.embed(bodies + list(contexts.values()))
     analyses = {
         k: Analysis(s, vectors[i]) for i, (k, s) in enumerate(zip(keys, scores, strict=True))
     }
+    found = {ref: vectors[len(bodies) + i] for i, ref in enumerate(contexts)}
+    chunk_lists = list(articles.values())
+    chunk_vectors = engine.embed_articles([chunk for chunks in chunk_lists for chunk in chunks])
     matrices: dict[A, Vectors] = {}
-    start = len(bodies)
+    start = 0
     for ref, chunks in zip(articles, chunk_lists, strict=True):
-        matrices[ref] = vectors[start : start + len(chunks)]
+        matrices[ref] = chunk_vectors[start : start + len(chunks)]
         start += len(chunks)
-    found = {ref: vectors[start + i] for i, ref in enumerate(contexts)}
     return EngineRun(analyses, matrices, found)

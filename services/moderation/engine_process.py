@@ -83,6 +83,10 @@ class EngineProcess:
         result: Vectors = self._call("embed", list(texts))
         return result
 
+    def embed_articles(self, texts: Sequence[str]) -> Vectors:
+        result: Vectors = self._call("embed_articles", list(texts))
+        return result
+
     def run_engine(
         self, texts: dict[K, str], articles: dict[A, list[str]], contexts: dict[C, str]
     ) -> EngineRun[K, A, C]:
@@ -206,4 +210,6 @@ def _answer(engine: Engine, method: str, args: tuple[Any, ...]) -> Any:
         return engine.score_batch(*args)
     if method == "embed":
         return engine.embed(*args)
+    if method == "embed_articles":
+        return engine.embed_articles(*args)
     raise ValueError(f"unknown inference request {method!r}")

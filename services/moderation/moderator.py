@@ -407,9 +407,14 @@ def _count(cache: str, *, hits: int, total: int) -> None:
     metrics.CACHE_MISSES.labels(cache=cache).inc(total - hits)
 
 
+# How chunks are read (Engine.embed_articles): vectors cached under another reading are not
+# reused. "written" replaced chunks read with identity terms made neutral.
+CHUNK_READING = "written"
+
+
 def chunks_digest(chunks: list[str]) -> str:
-    """The chunking's parameters are part of the hash: a new chunking is a new key."""
-    return redis_keys.text_hash(f"chunks:{CHUNK_WORDS}\x1f" + "\x1f".join(chunks))
+    """The chunking's parameters and reading are part of the hash: a new one is a new key."""
+    return redis_keys.text_hash(f"chunks:{CHUNK_WORDS}:{CHUNK_READING}\x1f" + "\x1f".join(chunks))
 
 
 def _loads_matrix(entry: dict[bytes, bytes]) -> Vectors:

@@ -2,13 +2,20 @@
 a threshold file the policy can read, and the demo check."""
 
 import csv
+import gzip
 import json
 from pathlib import Path
 
 import pytest
 
 from services.modctl.cli import main
-from services.modctl.relevance import DATASET, FILES, threshold_for, write_card_section
+from services.modctl.relevance import (
+    DATASET,
+    FILES,
+    NEWS_FOLDERS,
+    threshold_for,
+    write_card_section,
+)
 from services.moderation.scoring.relevance import shipped_floor
 
 TOPICS = [
@@ -72,6 +79,49 @@ def test_calibration_reports_each_method_and_writes_the_threshold(
     assert f"`relevance_floor` {floor}" in card
     spam = [row for row in written["demo"] if "bitcoin" in str(row["comment"])]
     assert len(spam) == 1
+
+
+ARTICLES = [
+    ("Council cuts the 14 bus", "The route saves money but strands riders.", "the 14 bus route"),
+    ("Library opens on Sundays", "Weekend hours return after two years.", "Sunday library hours"),
+    ("Muslim voters decide the mayoral race", "Turnout rose in the east.", "Muslim voters"),
+    ("Christian schools lose funding", "The board voted 5 to 4.", "Christian schools"),
+]
+
+
+def build_news(root: Path) -> None:
+    """Both published-comment folders: comments about their own article's subject."""
+    for n, folder in enumerate(NEWS_FOLDERS):
+        (root / folder).mkdir(parents=True)
+        with gzip.open(root / folder / "train.csv.gz", "wt", encoding="utf-8", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(["text", "article_title", "article_snippet"])
+            for title, snippet, subject in ARTICLES:
+                for i in range(5):
+                    text = f"What {subject} means for us is clear to me, reason {i + 5 * n}."
+                    writer.writerow([text, title, snippet if n == 0 else ""])
+
+
+def test_news_comments_and_the_previous_engine_are_measured_beside_the_shipped_model(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    build_data(tmp_path / "data")
+    build_news(tmp_path / "data")
+    output = tmp_path / "relevance.json"
+    argv = ["calibrate-relevance", "--data", str(tmp_path / "data"), "--limit", "100"]
+    argv += ["--output", str(output), "--cache", str(tmp_path / "cache"), "--compare-base"]
+    assert main(argv) == 0
+    written = json.loads(output.read_text("utf-8"))
+    assert written["news"]["comments"] == 40
+    assert written["news"]["articles"] == 4
+    assert written["news"]["own_vs_other_article_roc_auc"] > 0.9
+    base = written["base_model"]
+    assert set(base["best_chunk"]) == set(written["methods"]["best_chunk"])
+    assert base["news"]["own_vs_other_article_roc_auc"] > 0.9
+    assert "--compare-base" in written["command"]
+    card = (tmp_path / "MODEL_CARD.md").read_text("utf-8")
+    assert "| previous engine |" in card
+    assert "40 published New York Times comments" in card
 
 
 def test_card_section_replaces_the_old_one_and_keeps_the_rest(tmp_path: Path) -> None:

@@ -9,7 +9,8 @@ CACHES = CacheSettings(decision_ttl_seconds=600, score_ttl_seconds=600, embeddin
 
 
 class RecordingEngine:
-    """Delegates to `engine`; `scored` and `embedded` list the texts of each call, in order."""
+    """Delegates to `engine`; `scored` and `embedded` (comments and article chunks) list the
+    texts of each call, in order."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -25,3 +26,7 @@ class RecordingEngine:
     def embed(self, texts: Sequence[str]) -> Vectors:
         self.embedded.extend(texts)
         return self._engine.embed(texts)
+
+    def embed_articles(self, texts: Sequence[str]) -> Vectors:
+        self.embedded.extend(texts)
+        return self._engine.embed_articles(texts)

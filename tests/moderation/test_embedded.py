@@ -53,6 +53,25 @@ def test_embed_reuses_the_scoring_pass_and_matches_a_fresh_encoding(engine: Engi
     assert engine.embed([]).shape == (0, 384)
 
 
+def test_articles_are_read_as_written_and_comments_as_the_labels_read_them(
+    engine: Engine,
+) -> None:
+    # A comment naming one group reads as one naming another: no score can tell them apart.
+    muslim, christian = engine.embed(["Muslim voters decided it", "Christian voters decided it"])
+    assert np.allclose(muslim, christian, atol=1e-4)
+    # An article about one group is about that group, and the reading undoes disguises too.
+    articles = engine.embed_articles(
+        [
+            "Muslim voters decided it",
+            "Christian voters decided it",
+            "Mus\u200blim voters decided it",
+        ]
+    )
+    assert float(articles[0] @ articles[1]) < 0.95
+    assert np.allclose(articles[0], articles[2], atol=1e-4)
+    assert engine.embed_articles([]).shape == (0, 384)
+
+
 def test_leetspeak_and_invisible_characters_score_as_the_plain_words(engine: Engine) -> None:
     plain, disguised = engine.score_batch(
         ["These councillors are morons", "These councillors are m0r\u200bons"]

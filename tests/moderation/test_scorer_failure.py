@@ -35,6 +35,9 @@ class ExplodingEngine:
     def embed(self, texts: Sequence[str]) -> Vectors:
         return self._engine.embed(texts)
 
+    def embed_articles(self, texts: Sequence[str]) -> Vectors:
+        return self._engine.embed_articles(texts)
+
 
 async def test_one_failing_comment_does_not_fail_its_batch(
     kafka_settings: KafkaSettings, redis_settings: RedisSettings, engine: Engine

@@ -61,6 +61,9 @@ class FakeEngine:
     def embed(self, texts: Sequence[str]) -> Vectors:
         return np.asarray([[1.0, 0.0] if "a" in t else [0.0, 1.0] for t in texts], np.float32)
 
+    def embed_articles(self, texts: Sequence[str]) -> Vectors:
+        return self.embed(texts)
+
 
 class CountingEngine(FakeEngine):
     def __init__(self) -> None:

@@ -23,16 +23,22 @@ def register(commands: "argparse._SubParsersAction[Any]") -> None:
     )
     calibrate.add_argument("--output", type=Path, default=None, help="default: the shipped file")
     calibrate.add_argument("--cache", type=Path, default=Path(".data/train-cache"))
+    calibrate.add_argument(
+        "--compare-base",
+        action="store_true",
+        help="also measure all-MiniLM-L6-v2 unchanged, as the previous engine read it",
+    )
     calibrate.set_defaults(handler=cmd_calibrate)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     # Imported here: torch and scikit-learn are slow to load and other commands don't need them.
     from services.modctl.relevance import (
+        cached_embedder,
         card_section,
         demo_check,
-        embed_cached,
         load_pairs,
+        news_own_vs_other,
         report,
         score_pairs,
         write_card_section,
@@ -44,16 +50,26 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if not 0.0 < args.held_share < 0.5:
         raise ValueError(f"--held-share {args.held_share}: must be between 0 and 0.5")
 
-    def embed(texts: list[str]) -> Any:
-        return embed_cached(texts, args.cache)
-
+    embed = cached_embedder(args.cache)
     questions, pairs = load_pairs(args.data, args.limit)
     result = report(pairs, score_pairs(questions, pairs, embed), args.held_share)
     floor = result["relevance_floor"]
     assert isinstance(floor, float)
+    result["news"] = news_own_vs_other(args.data, embed)
+    if args.compare_base:
+        base = cached_embedder(args.cache, base=True)
+        measured = report(pairs, score_pairs(questions, pairs, base), args.held_share)
+        methods = measured["methods"]
+        assert isinstance(methods, dict)
+        result["base_model"] = {
+            "best_chunk": methods["best_chunk"],
+            "news": news_own_vs_other(args.data, base),
+        }
     limit = f" --limit {args.limit}" if args.limit is not None else ""
+    compare = " --compare-base" if args.compare_base else ""
     result["command"] = (
         f"modctl calibrate-relevance --data {args.data}{limit} --held-share {args.held_share}"
+        + compare
     )
     result["data"] = "SemEval-2016 task 3 subtask A (re-split VAL-BASE + TEST-BASE)"
     result["demo"] = demo_check(DEMO, floor, embed) if DEMO.is_dir() else []

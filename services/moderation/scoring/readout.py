@@ -30,10 +30,17 @@ def empty_encoding(texts: int, labels: int) -> Encoded:
 
 
 def as_read(text: str) -> str:
-    """What the model reads: disguises undone ("1d10t" is "idiot") and identity terms made
-    neutral, so naming a group cannot move any score; the article's chunks are read the same
-    way, so relevance compares like with like."""
+    """What the model reads of a comment: disguises undone ("1d10t" is "idiot") and identity
+    terms made neutral, so naming a group cannot move any score."""
     return neutralise(deobfuscate(text))
+
+
+def as_written(text: str) -> str:
+    """What the model reads of an article: disguises undone, identity terms kept. Measured on
+    published NYT comments against their own and another article (`modctl
+    calibrate-relevance`), reading articles neutralised too cost 0.016 ROC-AUC: nationalities,
+    religions and "women" are often what a news article is about."""
+    return deobfuscate(text)
 
 
 def probabilities(logits: NDArray[np.float32]) -> NDArray[np.float64]:
