@@ -107,8 +107,8 @@ print_tail() {
 
 # launch_detached PID_FILE LOG_FILE COMMAND...: start COMMAND in the background, detached
 # from this shell, its output appended to LOG_FILE, and print its pid once it has written
-# PID_FILE (fails if that takes over 5 s). Descriptor 9 (the scripts' lock) is closed for
-# it, so that a lock ends with the script.
+# PID_FILE (fails if that takes over 5 s). Descriptors 8 and 9 (the scripts' locks) are
+# closed for it, so that a lock ends with the script.
 launch_detached() {
     local pid_file="$1" log_file="$2"
     shift 2
@@ -117,7 +117,7 @@ launch_detached() {
     # writes its own pid (which exec hands over to COMMAND) before starting it.
     # shellcheck disable=SC2016  # $$ and $1 are the inner shell's
     setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' "$LOG_NAME-start" "$pid_file" \
-        "$@" >>"$log_file" 2>&1 </dev/null 9>&- &
+        "$@" >>"$log_file" 2>&1 </dev/null 9>&- 8>&- &
     local deadline=$((SECONDS + 5))
     until [[ -s "$pid_file" ]] || ((SECONDS >= deadline)); do
         sleep 0.05
@@ -143,15 +143,17 @@ kill_server() {
     info "killed $name (pid $pid)"
 }
 
-# stop_servers TIMEOUT WHAT ENTRY...: stop several servers at once. Each ENTRY is
-# NAME:PID:PID_FILE, with an empty PID for a server that does not run (its PID_FILE is
+# stop_servers TIMEOUT LONE_GRACE WHAT ENTRY...: stop several servers at once. Each ENTRY
+# is NAME:PID:PID_FILE, with an empty PID for a server that does not run (its PID_FILE is
 # just removed). SIGTERM to all, then wait; those still running after TIMEOUT seconds get
-# SIGKILL. Removes the pid files. WHAT (may be empty) goes before the list of names in the
-# messages: "stopping nodes 1 2 3".
+# SIGKILL. LONE_GRACE (empty: none) is for servers that cannot finish their shutdown alone
+# (a Kafka node without its controller quorum): the last one left running gets SIGKILL
+# after that many seconds alone. Removes the pid files. WHAT (may be empty) goes before the
+# list of names in the messages: "stopping nodes 1 2 3".
 stop_servers() {
-    local timeout="$1" what="${2:+$2 }" entry name pid stopping=()
+    local timeout="$1" lone_grace="$2" what="${3:+$3 }" entry name pid stopping=()
     local -A pid_file
-    shift 2
+    shift 3
     for entry in "$@"; do
         name="${entry%%:*}"
         entry="${entry#*:}"
@@ -169,13 +171,21 @@ stop_servers() {
         return 0
     fi
     info "stopping $what${stopping[*]%%:*}"
-    local deadline=$((SECONDS + timeout)) alive
+    local deadline=$((SECONDS + timeout)) alone_since="" alive
     while :; do
         alive=()
         for entry in "${stopping[@]}"; do
             is_alive "${entry#*:}" && alive+=("$entry")
         done
         ((${#alive[@]} > 0)) || break
+        if [[ -n "$lone_grace" ]] && ((${#alive[@]} == 1)); then
+            alone_since="${alone_since:-$SECONDS}"
+            if ((SECONDS - alone_since >= lone_grace)); then
+                warn "$what${alive[0]%%:*} is the last one running and cannot finish its shutdown alone; sending SIGKILL"
+                kill -KILL "${alive[0]#*:}" 2>/dev/null || true
+                break
+            fi
+        fi
         if ((SECONDS >= deadline)); then
             warn "$what${alive[*]%%:*} still running after ${timeout}s; sending SIGKILL"
             for entry in "${alive[@]}"; do kill -KILL "${entry#*:}" 2>/dev/null || true; done

@@ -349,49 +349,12 @@ cmd_stop() {
     lock
     # SIGTERM to every node at once, so that the controllers are all still up while the
     # brokers do their controlled shutdowns (one by one, the last node would have no quorum).
-    local n pid stopping=()
-    for n in "${NODES[@]}"; do
-        if pid="$(node_pid "$n")"; then
-            kill -TERM "$pid" 2>/dev/null || true
-            stopping+=("$n:$pid")
-        else
-            rm -f "$(pid_file_of "$n")"
-        fi
-    done
-    if ((${#stopping[@]} == 0)); then
-        info "not running"
-        return 0
-    fi
-    info "stopping nodes ${stopping[*]%%:*}"
     # Still, a slow node can be left alone when the others are done: see LONE_GRACE.
-    local deadline=$((SECONDS + STOP_TIMEOUT)) alone_since="" entry alive
-    while :; do
-        alive=()
-        for entry in "${stopping[@]}"; do
-            is_alive "${entry#*:}" && alive+=("$entry")
-        done
-        ((${#alive[@]} > 0)) || break
-        if ((${#alive[@]} == 1)); then
-            alone_since="${alone_since:-$SECONDS}"
-            if ((SECONDS - alone_since >= LONE_GRACE)); then
-                warn "node ${alive[0]%%:*} is the last one running: no controller quorum for its controlled shutdown; sending SIGKILL"
-                break
-            fi
-        fi
-        if ((SECONDS >= deadline)); then
-            warn "nodes ${alive[*]%%:*} still running after ${STOP_TIMEOUT}s; sending SIGKILL"
-            break
-        fi
-        sleep 0.2
+    local n servers=()
+    for n in "${NODES[@]}"; do
+        servers+=("$n:$(node_pid "$n" || true):$(pid_file_of "$n")")
     done
-    for entry in ${alive[@]+"${alive[@]}"}; do
-        kill -KILL "${entry#*:}" 2>/dev/null || true
-    done
-    for entry in "${stopping[@]}"; do
-        await_exit "${entry#*:}" 10 0.1
-        rm -f "$(pid_file_of "${entry%%:*}")"
-    done
-    info "stopped"
+    stop_servers "$STOP_TIMEOUT" "$LONE_GRACE" nodes "${servers[@]}"
 }
 
 cmd_status() {

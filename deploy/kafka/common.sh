@@ -98,32 +98,16 @@ broker_pid() {
 }
 
 # launch_broker PID_FILE PROPS LOGS_DIR OUT_FILE HEAP_OPTS: start kafka.Kafka PROPS in the
-# background, detached from this shell, and print its pid. Descriptors 8 and 9 (the
-# scripts' locks) are closed for the broker, so that a lock ends with the script.
+# background, detached from this shell (launch_detached), and print its pid.
 launch_broker() {
     local pid_file="$1" props="$2" logs_dir="$3" out_file="$4" heap_opts="$5"
-    rm -f "$pid_file"
-    # setsid + nohup: the broker outlives this shell and its terminal. The inner shell
-    # writes its own pid (which exec hands over to java) before starting the JVM.
-    # shellcheck disable=SC2086,SC2016  # heap_opts is a list of options; $$ is the inner shell's
-    setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' kafka-start "$pid_file" \
-        "$(java_bin)" $heap_opts \
+    # shellcheck disable=SC2086  # heap_opts is a list of options
+    launch_detached "$pid_file" "$out_file" "$(java_bin)" $heap_opts \
         -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 \
         -XX:+ExplicitGCInvokesConcurrent -Djava.awt.headless=true \
         -Dlog4j2.configurationFile="$LOG4J_CONFIG" \
         -Dkafka.logs.dir="$logs_dir" \
-        -cp "$LIB_DIR/*" kafka.Kafka "$props" \
-        >>"$out_file" 2>&1 </dev/null 9>&- 8>&- &
-
-    local waited=0
-    until [[ -s "$pid_file" ]] || ((waited >= 50)); do
-        sleep 0.1
-        waited=$((waited + 1))
-    done
-    local pid
-    pid="$(cat "$pid_file" 2>/dev/null || true)"
-    [[ -n "$pid" ]] || return 1
-    echo "$pid"
+        -cp "$LIB_DIR/*" kafka.Kafka "$props"
 }
 
 # log_size FILE: its size in bytes, 0 if it does not exist. Taken before a start, so that

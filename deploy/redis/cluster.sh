@@ -53,6 +53,8 @@ REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
 LOG_NAME=redis-cluster
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 source "$SCRIPT_DIR/../lib.sh"
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$SCRIPT_DIR/common.sh"
 
 NODES=(1 2 3 4 5 6)
 BASE_PORT="${REDIS_CLUSTER_BASE_PORT:-17000}"
@@ -93,48 +95,8 @@ check_node() {
 
 # --- helpers -------------------------------------------------------------------------
 
-# rcli PORT ARGS...: run one redis-cli command against 127.0.0.1:PORT (raw output).
-rcli() {
-    local port="$1"
-    shift
-    timeout 5 redis-cli -h "$HOST" -p "$port" "$@" 2>/dev/null
-}
-
-redis_ping() { [[ "$(rcli "$1" ping || true)" == PONG ]]; }
-
-# node_pid N: the pid of node N if this script started it and it still runs. Redis
-# rewrites its command line to "redis-server 127.0.0.1:PORT [cluster]"; just after the
-# start it is still "redis-server CONF".
-node_pid() {
-    local pid cmdline
-    pid="$(live_pid_in "$(pid_file_of "$1")")" || return 1
-    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
-    if grep -Eq "redis-server.*:$(port_of "$1")( |\$)" <<<"$cmdline" ||
-        grep -qF "redis-server $(conf_of "$1")" <<<"$cmdline"; then
-        echo "$pid"
-        return 0
-    fi
-    return 1
-}
-
-ensure_installed() {
-    if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
-        die "redis-server and redis-cli are needed (Debian: apt-get install redis-server)"
-    fi
-}
-
-# lock: one start / stop at a time per data directory (fd 9, closed for the servers).
-lock() {
-    mkdir -p "$DATA_DIR"
-    exec 9>"$DATA_DIR/cluster.lock"
-    flock 9
-}
-
-# quote VALUE: VALUE as a double-quoted redis.conf string.
-quote() {
-    local v="${1//\\/\\\\}"
-    echo "\"${v//\"/\\\"}\""
-}
+# node_pid N: the pid of node N if this script started it and it still runs.
+node_pid() { server_pid "$(pid_file_of "$1")" "$(port_of "$1")" "$(conf_of "$1")"; }
 
 write_conf() {
     local n="$1" dir conf
@@ -180,20 +142,6 @@ launch_node() {
     info "starting node $n on $HOST:$port"
     LAUNCHED_PID="$(launch_detached "$(pid_file_of "$n")" "$(log_of "$n")" redis-server "$(conf_of "$n")")" ||
         die "node $n's process did not start"
-}
-
-# await_ping N PID: wait until node N answers PING; die (with its log) if it exits or the
-# start timeout passes.
-await_ping() {
-    local n="$1" pid="$2"
-    if ! poll_until "$START_TIMEOUT" 0.1 "$pid" redis_ping "$(port_of "$n")"; then
-        print_tail "$(log_of "$n")" 30
-        if is_alive "$pid"; then
-            die "node $n (pid $pid) did not answer PING within ${START_TIMEOUT}s ('$0 stop' stops the cluster)"
-        fi
-        rm -f "$(pid_file_of "$n")"
-        die "node $n exited during start-up ('$0 status' shows the other nodes)"
-    fi
 }
 
 # masters_view PORT: from that node's CLUSTER NODES, one line per master that is not
@@ -290,7 +238,7 @@ create_cluster() {
 
 cmd_start() {
     ensure_installed
-    lock
+    lock cluster.lock
     local n started=$SECONDS
     local -A pids
     for n in "${NODES[@]}"; do
@@ -298,7 +246,7 @@ cmd_start() {
         pids[$n]="$LAUNCHED_PID"
     done
     for n in "${NODES[@]}"; do
-        await_ping "$n" "${pids[$n]}"
+        await_answer "node $n" "${pids[$n]}" "$(port_of "$n")" "$(log_of "$n")" "$(pid_file_of "$n")"
     done
     create_cluster
     wait_ok || die "the cluster is not ok after ${START_TIMEOUT}s ('$0 status' shows the nodes)"
@@ -309,13 +257,13 @@ cmd_start_node() {
     check_node "$1"
     ensure_installed
     [[ -f "$CREATED_MARKER" ]] || die "no cluster in ${DATA_DIR#"$REPO_ROOT"/} yet: run '$0 start'"
-    lock
+    lock cluster.lock
     local pid
     if pid="$(node_pid "$1")" && redis_ping "$(port_of "$1")"; then
         info "node $1 is already running (pid $pid)"
     else
         launch_node "$1"
-        await_ping "$1" "$LAUNCHED_PID"
+        await_answer "node $1" "$LAUNCHED_PID" "$(port_of "$1")" "$(log_of "$1")" "$(pid_file_of "$1")"
         info "node $1 answers on $HOST:$(port_of "$1") (pid $LAUNCHED_PID)"
     fi
     wait_ok || die "the cluster is not ok ${START_TIMEOUT}s after node $1 started"
@@ -329,22 +277,13 @@ cmd_kill_node() {
 
 cmd_stop() {
     [[ -d "$DATA_DIR" ]] || { info "not running"; return 0; }
-    lock
+    lock cluster.lock
     # SIGTERM to every node at once: each one writes its append-only file and exits.
     local n servers=()
     for n in "${NODES[@]}"; do
         servers+=("$n:$(node_pid "$n" || true):$(pid_file_of "$n")")
     done
-    stop_servers "$STOP_TIMEOUT" nodes "${servers[@]}"
-}
-
-# role_of PORT: master or replica, as the node itself reports it.
-role_of() {
-    case "$(rcli "$1" role | head -n 1)" in
-        master) echo master ;;
-        slave) echo replica ;;
-        *) echo unknown ;;
-    esac
+    stop_servers "$STOP_TIMEOUT" "" nodes "${servers[@]}"
 }
 
 cmd_status() {
@@ -406,18 +345,7 @@ cmd_wait_ok() {
 
 cmd_reset() {
     cmd_stop
-    [[ -d "$DATA_DIR" ]] || return 0
-    # Only delete what looks like this script's data directory.
-    local entry
-    for entry in "$DATA_DIR"/* "$DATA_DIR"/.[!.]*; do
-        [[ -e "$entry" ]] || continue
-        case "${entry##*/}" in
-            node-[1-6] | cluster.lock | cluster.created) ;;
-            *) die "$DATA_DIR holds ${entry##*/}, which this script did not write; not deleting it" ;;
-        esac
-    done
-    rm -rf "$DATA_DIR"
-    info "deleted ${DATA_DIR#"$REPO_ROOT"/}"
+    delete_data_dir 'node-[1-6]' cluster.lock cluster.created
 }
 
 usage() {

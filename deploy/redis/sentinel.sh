@@ -62,6 +62,8 @@ REPO_ROOT="$(cd "$SCRIPT_DIR/../.." && pwd)"
 LOG_NAME=redis-sentinel
 # shellcheck source-path=SCRIPTDIR source=../lib.sh
 source "$SCRIPT_DIR/../lib.sh"
+# shellcheck source-path=SCRIPTDIR source=common.sh
+source "$SCRIPT_DIR/common.sh"
 
 NODES=(1 2 3)
 SENTINELS=(1 2 3)
@@ -118,48 +120,8 @@ check_node() {
 
 # --- helpers -------------------------------------------------------------------------
 
-# rcli PORT ARGS...: run one redis-cli command against 127.0.0.1:PORT (raw output).
-rcli() {
-    local port="$1"
-    shift
-    timeout 5 redis-cli -h "$HOST" -p "$port" "$@" 2>/dev/null
-}
-
-redis_ping() { [[ "$(rcli "$1" ping || true)" == PONG ]]; }
-
-# proc_pid KIND N: its pid if this script started it and it still runs. Redis rewrites its
-# command line to "redis-server 127.0.0.1:PORT [sentinel]"; just after the start it is
-# still "redis-server CONF".
-proc_pid() {
-    local pid cmdline
-    pid="$(live_pid_in "$(pid_file_of "$1" "$2")")" || return 1
-    cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || return 1
-    if grep -Eq "redis-server.*:$(proc_port "$1" "$2")( |\$)" <<<"$cmdline" ||
-        grep -qF "redis-server $(conf_of "$1" "$2")" <<<"$cmdline"; then
-        echo "$pid"
-        return 0
-    fi
-    return 1
-}
-
-ensure_installed() {
-    if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
-        die "redis-server and redis-cli are needed (Debian: apt-get install redis-server)"
-    fi
-}
-
-# lock: one start / stop at a time per data directory (fd 9, closed for the servers).
-lock() {
-    mkdir -p "$DATA_DIR"
-    exec 9>"$DATA_DIR/sentinel.lock"
-    flock 9
-}
-
-# quote VALUE: VALUE as a double-quoted redis.conf string.
-quote() {
-    local v="${1//\\/\\\\}"
-    echo "\"${v//\"/\\\"}\""
-}
+# proc_pid KIND N: its pid if this script started it and it still runs.
+proc_pid() { server_pid "$(pid_file_of "$1" "$2")" "$(proc_port "$1" "$2")" "$(conf_of "$1" "$2")"; }
 
 # write_conf KIND N: write its config file on the first start; afterwards check that it
 # still uses the configured port (and, for a Sentinel, monitors MASTER_NAME).
@@ -218,20 +180,6 @@ launch() {
     info "starting $kind $n on $HOST:$port"
     LAUNCHED_PID="$(launch_detached "$(pid_file_of "$kind" "$n")" "$(log_of "$kind" "$n")" redis-server "${args[@]}")" ||
         die "$kind $n's process did not start"
-}
-
-# await_ping KIND N PID: wait until it answers PING; die (with its log) if it exits or
-# the start timeout passes.
-await_ping() {
-    local kind="$1" n="$2" pid="$3"
-    if ! poll_until "$START_TIMEOUT" 0.1 "$pid" redis_ping "$(proc_port "$kind" "$n")"; then
-        print_tail "$(log_of "$kind" "$n")" 30
-        if is_alive "$pid"; then
-            die "$kind $n (pid $pid) did not answer PING within ${START_TIMEOUT}s ('$0 stop' stops everything)"
-        fi
-        rm -f "$(pid_file_of "$kind" "$n")"
-        die "$kind $n exited during start-up ('$0 status' shows the others)"
-    fi
 }
 
 # reported_master SENTINEL_PORT: the master's port as that Sentinel reports it.
@@ -314,7 +262,7 @@ start_all() {
         pids[$n]="$LAUNCHED_PID"
     done
     for n in "$@"; do
-        await_ping "$kind" "$n" "${pids[$n]}"
+        await_answer "$kind $n" "${pids[$n]}" "$(proc_port "$kind" "$n")" "$(log_of "$kind" "$n")" "$(pid_file_of "$kind" "$n")"
     done
 }
 
@@ -322,7 +270,7 @@ start_all() {
 
 cmd_start() {
     ensure_installed
-    lock
+    lock sentinel.lock
     local started=$SECONDS
     # The Redis nodes first, so that the Sentinels find the master at once.
     start_all node "${NODES[@]}"
@@ -336,14 +284,14 @@ cmd_start() {
 cmd_start_node() {
     check_node "$1"
     ensure_installed
-    lock
+    lock sentinel.lock
     local pid
     if pid="$(proc_pid node "$1")" && redis_ping "$(port_of "$1")"; then
         info "node $1 is already running (pid $pid)"
         return 0
     fi
     launch node "$1"
-    await_ping node "$1" "$LAUNCHED_PID"
+    await_answer "node $1" "$LAUNCHED_PID" "$(port_of "$1")" "$(log_of node "$1")" "$(pid_file_of node "$1")"
     info "node $1 answers on $HOST:$(port_of "$1") (pid $LAUNCHED_PID)"
 }
 
@@ -354,7 +302,7 @@ cmd_kill_node() {
 
 cmd_stop() {
     [[ -d "$DATA_DIR" ]] || { info "not running"; return 0; }
-    lock
+    lock sentinel.lock
     # SIGTERM to everything at once: no Sentinel is left to fail over a stopping master,
     # and every Redis node writes its append-only file and exits.
     local kind n servers=()
@@ -363,16 +311,7 @@ cmd_stop() {
             servers+=("$kind-$n:$(proc_pid "$kind" "$n" || true):$(pid_file_of "$kind" "$n")")
         done
     done
-    stop_servers "$STOP_TIMEOUT" "" "${servers[@]}"
-}
-
-# role_of PORT: master or replica, as the node itself reports it.
-role_of() {
-    case "$(info_field "$1" replication role)" in
-        master) echo master ;;
-        slave) echo replica ;;
-        *) echo unknown ;;
-    esac
+    stop_servers "$STOP_TIMEOUT" "" "" "${servers[@]}"
 }
 
 # describe KIND N: one status line; true if it runs and answers.
@@ -443,18 +382,7 @@ cmd_wait_master() {
 
 cmd_reset() {
     cmd_stop
-    [[ -d "$DATA_DIR" ]] || return 0
-    # Only delete what looks like this script's data directory.
-    local entry
-    for entry in "$DATA_DIR"/* "$DATA_DIR"/.[!.]*; do
-        [[ -e "$entry" ]] || continue
-        case "${entry##*/}" in
-            node-[123] | sentinel-[123] | sentinel.lock) ;;
-            *) die "$DATA_DIR holds ${entry##*/}, which this script did not write; not deleting it" ;;
-        esac
-    done
-    rm -rf "$DATA_DIR"
-    info "deleted ${DATA_DIR#"$REPO_ROOT"/}"
+    delete_data_dir 'node-[123]' 'sentinel-[123]' sentinel.lock
 }
 
 usage() {
