@@ -18,6 +18,7 @@ from services.common.http import (
 )
 from services.common.lag import Subscription, lag_monitor
 from services.common.periodic import every
+from services.common.replication import ReplicaBarrier
 from services.common.serve import STOPPING
 from services.publisher import policies, routes
 from services.publisher.desk.web import install_desk, send_decisions
@@ -34,7 +35,11 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     redis = settings.redis.client()
     views = CommentViews(redis)
     review = ReviewGauges(views)
-    subscribe_publisher(broker, views, settings, review, redis)
+    # One for the releases and the desk's decisions: its clients of cluster masters are shared.
+    barrier = ReplicaBarrier(
+        redis, settings.redis.replicas_to_wait_for(), settings.redis.wait_timeout_ms
+    )
+    subscribe_publisher(broker, views, settings, review, redis, barrier)
 
     kafka = settings.kafka
     consumed = [
@@ -60,6 +65,7 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
                     stop.set()
                     await sender
         finally:
+            await barrier.close()
             await redis.aclose()
 
     app = FastAPI(title="publisher", version="1", lifespan=lifespan)
@@ -69,7 +75,7 @@ def create_app(settings: PublisherSettings | None = None) -> FastAPI:
     install_auth(app, redis, "publisher", settings.key_requests_per_minute)
     app.include_router(routes.router)
     app.include_router(policies.router)
-    desk = install_desk(app, redis, views, settings)
+    desk = install_desk(app, redis, views, settings, barrier)
     install_error_handlers(app)
     app.add_middleware(JsonDepthLimit)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_request_bytes)

@@ -38,13 +38,11 @@ def subscribe_publisher(
     settings: PublisherSettings,
     review: ReviewGauges,
     redis: RedisClient,
+    barrier: ReplicaBarrier,
 ) -> None:
     kafka = settings.kafka
     dlq, published = kafka.topic(Topic.COMMENTS_DLQ), kafka.topic(Topic.FEED_PUBLISHED)
     daily = DailyView(redis)
-    barrier = ReplicaBarrier(
-        redis, settings.redis.replicas_to_wait_for(), settings.redis.wait_timeout_ms
-    )
 
     async def release_comments(decisions: list[CommentModerated]) -> None:
         tenants = set()

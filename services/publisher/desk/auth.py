@@ -45,7 +45,11 @@ class DeskState:
 
     @classmethod
     def create(
-        cls, redis: RedisClient, views: CommentViews, settings: PublisherSettings
+        cls,
+        redis: RedisClient,
+        views: CommentViews,
+        settings: PublisherSettings,
+        barrier: ReplicaBarrier,
     ) -> "DeskState":
         return cls(
             redis=redis,
@@ -53,12 +57,7 @@ class DeskState:
             accounts=AccountStore(redis),
             sessions=SessionStore(redis, int(settings.desk_session_hours * 3600)),
             desk=Desk(redis, views),
-            pending=PendingDecisions(
-                redis,
-                ReplicaBarrier(
-                    redis, settings.redis.replicas_to_wait_for(), settings.redis.wait_timeout_ms
-                ),
-            ),
+            pending=PendingDecisions(redis, barrier),
             # No cache here: a moderator who just changed a policy sees it at once.
             policies=PolicyStore(redis, Policy(), cache_seconds=0.0),
             throttle=LoginThrottle(

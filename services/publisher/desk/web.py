@@ -13,6 +13,7 @@ from faststream.kafka import KafkaBroker
 
 from services.common.contract import Topic
 from services.common.redis_client import RedisClient
+from services.common.replication import ReplicaBarrier
 from services.publisher.desk import routes
 from services.publisher.desk.auth import DeskState, NotSignedIn
 from services.publisher.settings import PublisherSettings
@@ -36,9 +37,13 @@ SECURITY_HEADERS = {
 
 
 def install_desk(
-    app: FastAPI, redis: RedisClient, views: CommentViews, settings: PublisherSettings
+    app: FastAPI,
+    redis: RedisClient,
+    views: CommentViews,
+    settings: PublisherSettings,
+    barrier: ReplicaBarrier,
 ) -> DeskState:
-    state = DeskState.create(redis, views, settings)
+    state = DeskState.create(redis, views, settings, barrier)
     app.state.desk = state
     app.include_router(routes.router)
     app.mount("/moderate/static", StaticFiles(directory=STATIC), name="desk-static")
