@@ -20,7 +20,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -51,6 +51,7 @@ class Question:
     body: str
 
 
+T = TypeVar("T")
 Method = Callable[[Vectors, Vectors], float]
 Embed = Callable[[list[str]], NDArray[np.float32]]
 
@@ -149,7 +150,7 @@ def score_pairs(
     return scored
 
 
-def _other(rng: random.Random, choices: list[int], own: int) -> int:
+def _other(rng: random.Random, choices: list[T], own: T) -> T:
     """A random choice other than `own` (`own` itself only when there is nothing else)."""
     if len(choices) < 2:
         return own
@@ -178,18 +179,16 @@ def news_own_vs_other(data: Path, embed: Embedder, seed: int = 0) -> dict[str, o
                 articles.setdefault(title, text_chunks(title, snippet or ""))
                 comments.append((row["text"], title))
     keys = list(articles)
-    rows = {key: i for i, key in enumerate(keys)}
-    flat = [chunk for key in keys for chunk in articles[key]]
-    vectors = embed.articles(flat)
-    starts = np.cumsum([0] + [len(articles[key]) for key in keys])
-    matrix = {key: vectors[starts[rows[key]] : starts[rows[key] + 1]] for key in keys}
+    vectors = embed.articles([chunk for key in keys for chunk in articles[key]])
+    matrix, start = {}, 0
+    for key in keys:
+        matrix[key] = vectors[start : start + len(articles[key])]
+        start += len(articles[key])
     rng = random.Random(seed)
     own, other = [], []
     for (_, key), vector in zip(comments, embed.comments([c for c, _ in comments]), strict=True):
         own.append(best_chunk(vector, matrix[key]))
-        other.append(
-            best_chunk(vector, matrix[keys[_other(rng, list(range(len(keys))), rows[key])]])
-        )
+        other.append(best_chunk(vector, matrix[_other(rng, keys, key)]))
     return {
         "comments": len(comments),
         "articles": len(keys),

@@ -61,32 +61,30 @@ def redis(port: int | str, *args: str, follow: bool = False, stdin: str | None =
     return result.stdout.strip()
 
 
-@pytest.fixture
-def cluster_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+def topology_env(
+    path: Path, prefix: str, base: int, data_dir: Path, start_timeout: int
+) -> Iterator[dict[str, str]]:
+    """The script's environment for one test; whatever it started is reset afterwards."""
     env = {
-        "REDIS_CLUSTER_BASE_PORT": str(CLUSTER_BASE),
-        "REDIS_CLUSTER_DATA_DIR": str(tmp_path / "cluster"),
-        "REDIS_CLUSTER_START_TIMEOUT": "30",
-        "REDIS_CLUSTER_STOP_TIMEOUT": "10",
+        f"{prefix}_BASE_PORT": str(base),
+        f"{prefix}_DATA_DIR": str(data_dir),
+        f"{prefix}_START_TIMEOUT": str(start_timeout),
+        f"{prefix}_STOP_TIMEOUT": "10",
     }
     try:
         yield env
     finally:
-        script(CLUSTER, "reset", env=env)
+        script(path, "reset", env=env)
+
+
+@pytest.fixture
+def cluster_env(tmp_path: Path) -> Iterator[dict[str, str]]:
+    yield from topology_env(CLUSTER, "REDIS_CLUSTER", CLUSTER_BASE, tmp_path / "cluster", 30)
 
 
 @pytest.fixture
 def sentinel_env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = {
-        "REDIS_SENTINEL_BASE_PORT": str(SENTINEL_BASE),
-        "REDIS_SENTINEL_DATA_DIR": str(tmp_path / "sentinel"),
-        "REDIS_SENTINEL_START_TIMEOUT": "40",
-        "REDIS_SENTINEL_STOP_TIMEOUT": "10",
-    }
-    try:
-        yield env
-    finally:
-        script(SENTINEL, "reset", env=env)
+    yield from topology_env(SENTINEL, "REDIS_SENTINEL", SENTINEL_BASE, tmp_path / "sentinel", 40)
 
 
 def test_command_lines_without_starting_anything(tmp_path: Path) -> None:
