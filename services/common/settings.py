@@ -165,13 +165,13 @@ class RedisSettings(BaseSettings):
             **self.client_options(),
         }
         if self.mode != "standalone":
-            # Only a URL client reads credentials from the URL; the others take them as options.
+            # Only a URL client reads credentials and TLS from the URL; the others take options.
             parts = urlsplit(self.url)
             options.setdefault("username", parts.username)
             options.setdefault("password", parts.password)
-        if self.mode == "cluster":
-            if self.url.startswith("rediss://"):
+            if parts.scheme == "rediss":
                 options["ssl"] = True
+        if self.mode == "cluster":
             nodes = [ClusterNode(host, port) for host, port in self.cluster_addresses()]
             # Failover takes a few seconds (cluster-node-timeout and the replica's election):
             # retry for that long, then fail loudly.
@@ -181,8 +181,6 @@ class RedisSettings(BaseSettings):
             sentinel_options: dict[str, Any] = {"socket_timeout": self.socket_timeout_seconds}
             if self.sentinel_password.get_secret_value():
                 sentinel_options["password"] = self.sentinel_password.get_secret_value()
-            if self.url.startswith("rediss://"):
-                options["ssl"] = True
             sentinel = Sentinel(  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
                 self.sentinel_addresses(), sentinel_kwargs=sentinel_options
             )

@@ -111,3 +111,21 @@ def test_cluster_and_sentinel_clients_take_the_urls_credentials() -> None:
     assert isinstance(sentinel, Redis)
     kwargs = sentinel.connection_pool.connection_kwargs
     assert (kwargs["username"], kwargs["password"], kwargs["db"]) == ("ops", "pw", 3)
+
+
+def test_a_rediss_url_turns_tls_on_for_cluster_and_sentinel_clients() -> None:
+    cluster = RedisSettings(
+        mode="cluster", url="rediss://ignored/0", cluster_nodes="10.0.0.1:7000"
+    ).client()
+    assert isinstance(cluster, RedisCluster)
+    assert "SSL" in cluster.nodes_manager.connection_kwargs["connection_class"].__name__
+    sentinel = RedisSettings(
+        mode="sentinel", url="rediss://ignored/0", sentinels="10.0.0.2:26379"
+    ).client()
+    assert isinstance(sentinel, Redis)
+    assert "SSL" in sentinel.connection_pool.connection_class.__name__
+    plain = RedisSettings(
+        mode="sentinel", url="redis://ignored/0", sentinels="10.0.0.2:26379"
+    ).client()
+    assert isinstance(plain, Redis)
+    assert "SSL" not in plain.connection_pool.connection_class.__name__
