@@ -190,6 +190,18 @@ def agreement(
     return sum(agreed) / len(agreed), versions, verdicts
 
 
+def wait_until_served(system: System, tenant: str, probe: Labelled, version: str) -> None:
+    """Until a fresh comment of the tenant is decided by `version`: the worker reads a tenant's
+    serving adapter again every 2 s (`modctl adapt` says "within a few seconds")."""
+
+    def served() -> bool | None:
+        ids = submit_all(system, tenant, [probe])
+        decided = str(machine_verdicts(system, tenant, ids)[ids[0]]["model_version"])
+        return True if decided.endswith(version) else None
+
+    wait_for(served, timeout=60, what=f"{tenant}'s comments decided by {version}")
+
+
 def adapt(system: System, tenant: str, *flags: str) -> tuple[int, str, float]:
     env = service_env(system.kafka, system.redis_url)
     started = time.perf_counter()
@@ -227,6 +239,7 @@ def test_each_newsroom_teaches_the_machine_its_line_and_only_its_own(
     assert code == 0, output
     report = [f"$ modctl adapt {profanity.tenant} ({seconds:.1f} s)", output]
     assert f"{ADAPTER_MARK}{profanity.tenant}.1 (within a few seconds)" in output
+    wait_until_served(system, profanity.tenant, check[0], f"{ADAPTER_MARK}{profanity.tenant}.1")
 
     after_profanity, versions, _ = agreement(system, profanity.tenant, later, SITES["no-profanity"])
     assert versions
@@ -239,6 +252,7 @@ def test_each_newsroom_teaches_the_machine_its_line_and_only_its_own(
     code, output, seconds = adapt(system, insults.tenant)
     assert code == 0, output
     report += [f"$ modctl adapt {insults.tenant} ({seconds:.1f} s)", output]
+    wait_until_served(system, insults.tenant, check[0], f"{ADAPTER_MARK}{insults.tenant}.1")
     after_insults, versions, _ = agreement(system, insults.tenant, later, SITES["no-insults"])
     assert all(v.endswith(f"{ADAPTER_MARK}{insults.tenant}.1") for v in versions)
 
