@@ -10,9 +10,11 @@ from services.common.consume import describe
 from services.moderation.analysis import (
     ChunkVectors,
     EngineRun,
+    article_groups,
     reaction_vectors,
     relevance,
     run_engine,
+    shared_groups,
     text_chunks,
 )
 from services.moderation.policy import Policy, decide
@@ -56,7 +58,10 @@ def score_requests(
         score = None
         if i in matrices:
             reactions = reaction_vectors(engine) if i in run.contexts else None
-            score = relevance(analysis.embedding, matrices[i], run.contexts.get(i), reactions)
+            shared = shared_groups(request.text, article_groups(articles[i]))
+            score = relevance(
+                analysis.embedding, matrices[i], run.contexts.get(i), reactions, shared
+            )
         verdict, reasons = decide(policy, analysis.toxicity, score, request.text)
         results.append(
             ScoreResult(

@@ -6,7 +6,7 @@ three compute relevance the same way.
 
 import re
 from collections import OrderedDict
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -14,6 +14,8 @@ import numpy as np
 
 from services.common.contract import ArticleUpserted
 from services.moderation.scoring import Engine, LabelScores, Vectors
+from services.moderation.scoring.identity import groups_named
+from services.moderation.scoring.relevance import shipped_group_bonus
 
 # all-MiniLM-L6-v2 reads 256 word pieces; 150 words stay inside that for most English prose.
 CHUNK_WORDS = 150
@@ -142,15 +144,35 @@ def reaction_weight(embedding: Vectors, reactions: Vectors) -> float:
     return min(max(share, 0.0), 1.0)
 
 
+def article_groups(chunks: Sequence[str]) -> frozenset[str]:
+    """The identity groups an article's chunks name (scoring/identity.py)."""
+    return groups_named("\n".join(chunks))
+
+
+def shared_groups(comment: str, article: frozenset[str]) -> int:
+    """How many identity groups the comment names that its article names too. The comment's
+    embedding reads every group as one neutral word, so that naming a group moves no toxicity
+    score; relevance counts them here instead (a comment on "Muslim voters" that names
+    Muslims is about the article)."""
+    return len(groups_named(comment) & article) if article else 0
+
+
+def with_groups(score: float, shared: int, bonus: float) -> float:
+    """A cosine with `bonus` added per shared identity group, at most 1."""
+    return min(score + bonus * shared, 1.0)
+
+
 def relevance(
     embedding: Vectors,
     chunks: Vectors,
     parent: Vectors | None = None,
     reactions: Vectors | None = None,
+    shared: int = 0,
 ) -> float:
-    """Best-chunk cosine to the article. A reply that reacts to its parent ("Agreed.") gets,
-    by how much it reads as a reaction, the relevance of the reply read with its parent (the
-    mean direction of the two): it is about what it answers. Never lower than its own."""
+    """Best-chunk cosine to the article, plus the calibrated bonus for each of the `shared`
+    identity groups (at most 1). A reply that reacts to its parent ("Agreed.") gets, by how
+    much it reads as a reaction, the relevance of the reply read with its parent (the mean
+    direction of the two): it is about what it answers. Never lower than its own."""
     score = best_chunk(embedding, chunks)
     if parent is not None:
         if reactions is None:
@@ -159,7 +181,7 @@ def relevance(
             mean_direction(np.stack([embedding, parent.astype(np.float32)])), chunks
         )
         score += reaction_weight(embedding, reactions) * max(0.0, thread - score)
-    return round(score, 4)
+    return round(with_groups(score, shared, shipped_group_bonus()), 4)
 
 
 class ChunkVectors:

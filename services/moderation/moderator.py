@@ -37,8 +37,10 @@ from services.moderation.analysis import (
     ArticleRef,
     EngineRun,
     article_chunks,
+    article_groups,
     reaction_vectors,
     relevance,
+    shared_groups,
 )
 from services.moderation.engine_process import runner
 from services.moderation.policy import Context, Policy, decide
@@ -90,11 +92,13 @@ class Moderator:
             policies = await self._policies(fresh, articles)
             contexts = await self._contexts(fresh, policies)
             adapters = await self._adapters(fresh)
+            groups = {ref: article_groups(article_chunks(a)) for ref, a in articles.items()}
             new = [
                 self._decide(
                     c,
                     analyses[redis_keys.text_hash(c.body)],
                     article_vectors.get((c.tenant_id, c.article_id)),
+                    groups.get((c.tenant_id, c.article_id), frozenset()),
                     parents.get(_ref(c)),
                     policy,
                     context,
@@ -172,16 +176,19 @@ class Moderator:
         comment: CommentSubmitted,
         analysis: Analysis,
         article_chunks: Vectors | None,
+        groups: frozenset[str],
         parent: Vectors | None,
         policy: Policy,
         context: Context,
         adapter: Adapter | None = None,
     ) -> CommentModerated:
         """With a tenant's adapter, its site score joins the labels and its band decides in
-        place of the per-label thresholds; the verdict names the adapter in `model_version`."""
+        place of the per-label thresholds; the verdict names the adapter in `model_version`.
+        `groups`: the identity groups the article names."""
         score = None
         if article_chunks is not None:
-            score = relevance(analysis.embedding, article_chunks, parent, self._reactions)
+            shared = shared_groups(comment.body, groups)
+            score = relevance(analysis.embedding, article_chunks, parent, self._reactions, shared)
         toxicity, model_version = analysis.toxicity, self._engine.model_version
         if adapter is not None:
             site = adapter.score(toxicity, analysis.embedding)

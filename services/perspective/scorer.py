@@ -7,7 +7,13 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from services.moderation.analysis import ChunkVectors, relevance, text_chunks
+from services.moderation.analysis import (
+    ChunkVectors,
+    article_groups,
+    relevance,
+    shared_groups,
+    text_chunks,
+)
 from services.moderation.scoring import Engine, LabelScores
 from services.perspective import metrics
 
@@ -37,7 +43,8 @@ def run_batch(engine: Engine, jobs: Sequence[Job], known: ChunkVectors) -> list[
         comments = engine.embed([jobs[i].texts[0] for i in related])
         matrices = known.matrices(engine, [chunked[i] for i in related])
         for i, comment, matrix in zip(related, comments, matrices, strict=True):
-            found[i] = relevance(comment, matrix)
+            shared = shared_groups(jobs[i].texts[0], article_groups(chunked[i]))
+            found[i] = relevance(comment, matrix, shared=shared)
     results, offset = [], 0
     for i, job in enumerate(jobs):
         results.append(Result(scores[offset : offset + len(job.texts)], found.get(i)))

@@ -12,7 +12,12 @@ from services.modctl.cli import main
 from services.modctl.relevance import (
     DATASET,
     FILES,
+    GROUP_BONUSES,
+    METHODS,
     NEWS_FOLDERS,
+    Pair,
+    Scored,
+    report,
     threshold_for,
     write_card_section,
 )
@@ -73,6 +78,10 @@ def test_calibration_reports_each_method_and_writes_the_threshold(
         assert metrics["good_vs_bad_roc_auc"] > 0.8
     floor = written["relevance_floor"]
     assert written["held_at_floor"]["good_own_question"] <= 0.05
+    assert set(written["group_bonuses"]) == {str(b) for b in GROUP_BONUSES}
+    # no answer names a group: every bonus measures the same, and the smallest, none, ships
+    assert written["answers_sharing_a_group_with_their_question"] == 0
+    assert written["shared_group_bonus"] == 0.0
     assert shipped_floor(output) == floor
     card = (tmp_path / "MODEL_CARD.md").read_text("utf-8")
     assert card.startswith("## Relevance\n")
@@ -143,3 +152,35 @@ def test_bad_arguments_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture
     assert DATASET in capsys.readouterr().err
     assert main(["calibrate-relevance", "--limit", "5"]) == 1
     assert "--limit 5" in capsys.readouterr().err
+
+
+def _scored(own: list[float], other: list[float], shared_own: list[int]) -> Scored:
+    """Every method scoring alike; answers share groups only with their own question."""
+    zeros = [0] * len(own)
+
+    def each(values: list[float]) -> dict[str, list[float]]:
+        return dict.fromkeys(METHODS, values)
+
+    shared = {"own": shared_own, "other": zeros, "digest_own": shared_own, "digest_other": zeros}
+    return Scored(each(own), each(other), each(own), each(other), shared)
+
+
+def test_a_bonus_ships_where_shared_groups_tell_own_from_other() -> None:
+    """Half the answers are about their question's group and score only a little above
+    another question: a bonus per shared group separates them, and the smallest that does
+    best is chosen."""
+    pairs = [Pair(0, f"answer {i}", "Good" if i % 2 else "Bad") for i in range(40)]
+    own = [0.3 + 0.01 * (i % 5) for i in range(40)]
+    other = [0.3 + 0.01 * ((i + 2) % 5) for i in range(40)]
+    shared = [1 if i < 20 else 0 for i in range(40)]
+    result = report(pairs, _scored(own, other, shared), held_share=0.05)
+    bonuses = result["group_bonuses"]
+    assert isinstance(bonuses, dict)
+    chosen = result["shared_group_bonus"]
+    assert chosen == 0.05  # 0.05 already lifts every sharing answer above every other score
+    assert (
+        bonuses["0.05"]["own_vs_other_question_roc_auc"]
+        > bonuses["0.0"]["own_vs_other_question_roc_auc"]
+    )
+    assert bonuses["0.2"] == bonuses["0.05"]
+    assert result["answers_sharing_a_group_with_their_question"] == 0.5

@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.moderation.scoring.identity import names_identity, swap_terms
+from services.moderation.scoring.identity import groups_named, names_identity, swap_terms
 
 OTHER = "canadian"
 
@@ -27,3 +27,10 @@ def _other(_: object) -> str:
 def test_terms_as_written_and_misspelled_are_swapped(text: str, expected: str) -> None:
     assert swap_terms(text, _other) == expected
     assert names_identity(text) == (text != expected)
+
+
+def test_a_group_is_one_key_however_it_is_written() -> None:
+    named = groups_named("Muslims and a muslim; MILLENIALS and millennials; the refugees")
+    assert named == groups_named("muslim millennial refugee")
+    assert len(named) == 3
+    assert groups_named("a refuge for the oldest birds") == frozenset()

@@ -17,15 +17,22 @@ from services.moderation.analysis import (
     CHUNK_WORDS,
     MAX_ARTICLE_CHUNKS,
     article_chunks,
+    article_groups,
     best_chunk,
     mean_direction,
+    relevance,
+    shared_groups,
     split_paragraph,
     text_chunks,
 )
 from services.moderation.moderator import Moderator, chunks_digest
 from services.moderation.policy import Policy
 from services.moderation.scoring import Engine
-from services.moderation.scoring.relevance import RELEVANCE_FILE, shipped_floor
+from services.moderation.scoring.relevance import (
+    RELEVANCE_FILE,
+    shipped_floor,
+    shipped_group_bonus,
+)
 from services.publisher.views import CommentViews
 from tests.conftest import make_comment, unique
 from tests.moderation.recording import CACHES, RecordingEngine
@@ -106,6 +113,31 @@ async def test_comment_on_the_last_story_of_a_roundup_is_on_topic_by_its_best_ch
     # The comment's paragraph is one of eleven chunks: the article's average is far off.
     assert decision.scores.relevance > mean + 0.15
     assert decision.verdict is Verdict.APPROVED
+
+
+async def test_a_comment_naming_a_group_its_article_names_gains_the_shipped_bonus(
+    moderator: Moderator, engine: Engine, nato: ArticleUpserted
+) -> None:
+    """The comment's embedding reads "Europeans" as the neutral word; the article names
+    European allies, so the group counts once, by the calibrated bonus."""
+    text = "Europeans will have to pay for their own defence from now on."
+    (decision,) = await moderator.moderate([make_comment(nato.tenant_id, nato.article_id, text)])
+    chunks = article_chunks(nato)
+    assert shared_groups(text, article_groups(chunks)) == 1
+    cosine = best_chunk(engine.embed([text])[0], engine.embed_articles(chunks))
+    assert shipped_group_bonus() > 0
+    assert decision.scores.relevance == pytest.approx(cosine + shipped_group_bonus(), abs=0.005)
+
+
+def test_the_bonus_counts_each_shared_group_and_stops_at_one() -> None:
+    unit = np.array([1.0, 0.0], dtype=np.float32)
+    chunks = np.array([[0.6, 0.8]], dtype=np.float32)
+    bonus = shipped_group_bonus()
+    assert shared_groups("Muslim and Christian voters", frozenset({"muslim", "jew"})) == 1
+    assert shared_groups("Muslim voters", frozenset()) == 0
+    assert relevance(unit, chunks) == pytest.approx(0.6)
+    assert relevance(unit, chunks, shared=2) == pytest.approx(0.6 + 2 * bonus)
+    assert relevance(unit, chunks, shared=100) == 1.0
 
 
 async def test_short_reply_to_an_on_topic_comment_is_not_held_for_relevance(
@@ -247,3 +279,6 @@ def test_policy_default_floor_is_the_shipped_calibration(tmp_path: Path) -> None
     broken.write_text("{}", "utf-8")
     with pytest.raises(RuntimeError, match="no relevance_floor"):
         shipped_floor(broken)
+    assert shipped_group_bonus() == shipped["shared_group_bonus"]
+    with pytest.raises(RuntimeError, match="no shared_group_bonus"):
+        shipped_group_bonus(broken)

@@ -53,9 +53,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     embed = cached_embedder(args.cache)
     questions, pairs = load_pairs(args.data, args.limit)
     result = report(pairs, score_pairs(questions, pairs, embed), args.held_share)
-    floor = result["relevance_floor"]
+    floor, bonus = result["relevance_floor"], result["shared_group_bonus"]
     assert isinstance(floor, float)
-    result["news"] = news_own_vs_other(args.data, embed)
+    assert isinstance(bonus, float)
+    result["news"] = news_own_vs_other(args.data, embed, bonus)
     if args.compare_base:
         base = cached_embedder(args.cache, base=True)
         measured = report(pairs, score_pairs(questions, pairs, base), args.held_share)
@@ -63,7 +64,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         assert isinstance(methods, dict)
         result["base_model"] = {
             "best_chunk": methods["best_chunk"],
-            "news": news_own_vs_other(args.data, base),
+            "news": news_own_vs_other(args.data, base, group_bonus=0.0),
         }
     limit = f" --limit {args.limit}" if args.limit is not None else ""
     compare = " --compare-base" if args.compare_base else ""
@@ -72,7 +73,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         + compare
     )
     result["data"] = "SemEval-2016 task 3 subtask A (re-split VAL-BASE + TEST-BASE)"
-    result["demo"] = demo_check(DEMO, floor, embed) if DEMO.is_dir() else []
+    result["demo"] = demo_check(DEMO, floor, bonus, embed) if DEMO.is_dir() else []
     output: Path = args.output or RELEVANCE_FILE
     save_calibration(output, result)
     write_card_section(output.with_name("MODEL_CARD.md"), card_section(result))

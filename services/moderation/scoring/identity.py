@@ -72,3 +72,12 @@ def neutralise(text: str) -> str:
 
 def names_identity(text: str) -> bool:
     return _PATTERN.search(text) is not None
+
+
+def groups_named(text: str) -> frozenset[str]:
+    """The listed terms a text names, one key per word however it is written: lower case,
+    doubled letters and a plural "s" folded ("Muslims", "muslim" and "Musslim" are one)."""
+    return frozenset(
+        re.sub(r"(.)\1", r"\1", match.group(0).lower()).removesuffix("s")
+        for match in _PATTERN.finditer(text)
+    )
