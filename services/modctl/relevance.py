@@ -20,7 +20,7 @@ import hashlib
 import random
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
@@ -128,7 +128,7 @@ class Scored:
     other: dict[str, list[float]]
     digest_own: dict[str, list[float]]
     digest_other: dict[str, list[float]]
-    shared: dict[str, list[int]] = field(default_factory=dict)  # by setting: own, other, ...
+    shared: dict[str, list[int]]  # by setting: own, other, digest_own, digest_other
 
     def with_bonus(self, bonus: float) -> "Scored":
         """SHIPPED's scores with `bonus` added per shared group, as the only method."""

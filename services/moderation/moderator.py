@@ -88,11 +88,13 @@ class Moderator:
         fresh = list({_ref(c): c for c in comments if _ref(c) not in decided}.values())
         if fresh:
             articles = await self._articles.get_many([(c.tenant_id, c.article_id) for c in fresh])
-            analyses, article_vectors, parents = await self._analyse(fresh, articles)
+            chunks = {ref: article_chunks(a) for ref, a in articles.items()}
+            chunks = {ref: c for ref, c in chunks.items() if c}
+            analyses, article_vectors, parents = await self._analyse(fresh, chunks)
             policies = await self._policies(fresh, articles)
             contexts = await self._contexts(fresh, policies)
             adapters = await self._adapters(fresh)
-            groups = {ref: article_groups(article_chunks(a)) for ref, a in articles.items()}
+            groups = {ref: article_groups(c) for ref, c in chunks.items()}
             new = [
                 self._decide(
                     c,
@@ -238,16 +240,15 @@ class Moderator:
             await pipe.execute()
 
     async def _analyse(
-        self, comments: Sequence[CommentSubmitted], articles: dict[ArticleRef, ArticleUpserted]
+        self, comments: Sequence[CommentSubmitted], chunks: dict[ArticleRef, list[str]]
     ) -> tuple[dict[str, Analysis], dict[ArticleRef, Vectors], dict[CommentRef, Vectors]]:
-        """Comment analyses by text hash, article chunk matrices, and the embedding of each
-        reply's parent, by the reply; all from the caches where they are there."""
+        """Comment analyses by text hash, article chunk matrices (for each article's chunk
+        texts in `chunks`), and the embedding of each reply's parent, by the reply; all from
+        the caches where they are there."""
         texts = {redis_keys.text_hash(c.body): c.body for c in comments}
         parents = await self._parent_texts(comments)
         parent_texts = {redis_keys.text_hash(body): body for body in parents.values()}
         analyses = await self._cached_analyses(list(texts.keys() | parent_texts.keys()))
-        chunks = {ref: article_chunks(a) for ref, a in articles.items()}
-        chunks = {ref: c for ref, c in chunks.items() if c}
         digests = {ref: chunks_digest(c) for ref, c in chunks.items()}
         known = await self._cached_article_chunks(digests)
         missing_texts = {d: t for d, t in texts.items() if d not in analyses}
