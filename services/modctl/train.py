@@ -24,7 +24,7 @@ from services.modctl.evaluate import (
     score_all,
 )
 from services.modctl.finetune import Recipe, finetune
-from services.modctl.training_data import LABELS, Example, Splits
+from services.modctl.training_data import LABELS, SAME_COLLECTION_AS, Example, Splits
 from services.moderation.scoring import LabelScores
 from services.moderation.textmatch import deobfuscate
 
@@ -147,6 +147,16 @@ def _cell(value: object) -> str:
     return "n/a" if value is None else str(value)
 
 
+def _same_collection(quality: dict[str, object]) -> str:
+    """The caption's note on held-out sets that sample a training source's collection."""
+    notes = [
+        f"`{held}` samples the same collection as `{source}` (other texts)"
+        for held, source in SAME_COLLECTION_AS.items()
+        if held in quality
+    ]
+    return "; " + "; ".join(notes) if notes else ""
+
+
 def model_card(card: dict[str, object], previous: str = "") -> str:
     """The card as Markdown; hand-written notes after NOTES_MARKER in `previous` are kept."""
     quality = card["quality"]
@@ -189,8 +199,10 @@ def model_card(card: dict[str, object], previous: str = "") -> str:
         "## Quality where it did not train",
         "",
         f"Toxicity ROC-AUC. `{NEWS_VALIDATION}`: {int(100 * 0.15)}% of the Civil Comments "
-        "texts held out by hash, never trained on; every other row is a whole source the "
-        "model never saw (at most 3,000 texts each, all positives kept up to half).",
+        "texts held out by hash, never trained on; every other row is a data set the model "
+        "never trained on (at most 3,000 texts each, all positives kept up to half)"
+        + _same_collection(quality)
+        + ".",
         "",
         head,
         rule,

@@ -244,6 +244,9 @@ HELD_OUT_SOURCES: dict[str, Loader] = {
     "wiki_talk": wiki_talk,
     "jigsaw_kaggle": jigsaw_kaggle_rows,
 }
+# Held-out sets sampled from the same collection as a training source: their texts are never
+# trained on, but the kind of text is not new to the model.
+SAME_COLLECTION_AS: dict[str, str] = {"jigsaw_kaggle": "jigsaw_wiki"}
 NEWS_VALIDATION_SHARE = 0.15
 
 

@@ -118,7 +118,10 @@ def test_train_writes_weights_thresholds_and_card_the_engine_loads(
     assert card["quality"]["ethos"]["engine"] > 0.9  # a source it never saw
     band = json.loads((weights.with_name("thresholds.json")).read_text())["thresholds"]["toxicity"]
     assert 0.0 < band["review"] <= band["reject"] <= 1.0
-    assert "| ethos |" in weights.with_name("MODEL_CARD.md").read_text(encoding="utf-8")
+    written = weights.with_name("MODEL_CARD.md").read_text(encoding="utf-8")
+    assert "| ethos |" in written
+    # a held-out set from a training source's collection is not called new to the model
+    assert "`jigsaw_kaggle` samples the same collection as `jigsaw_wiki`" in written
     engine = EmbeddedEngine(precision="float32", weights=weights)
     rude, kind = engine.score_batch(["you stupid idiot", "thanks for the article"])
     assert rude["toxicity"] > kind["toxicity"]
