@@ -24,7 +24,13 @@ from services.modctl.evaluate import (
     score_all,
 )
 from services.modctl.finetune import Recipe, finetune
-from services.modctl.training_data import LABELS, SAME_COLLECTION_AS, Example, Splits
+from services.modctl.training_data import (
+    LABELS,
+    NEWS_VALIDATION_SHARE,
+    SAME_COLLECTION_AS,
+    Example,
+    Splits,
+)
 from services.moderation.scoring import LabelScores
 from services.moderation.textmatch import deobfuscate
 
@@ -198,7 +204,7 @@ def model_card(card: dict[str, object], previous: str = "") -> str:
         "",
         "## Quality where it did not train",
         "",
-        f"Toxicity ROC-AUC. `{NEWS_VALIDATION}`: {int(100 * 0.15)}% of the Civil Comments "
+        f"Toxicity ROC-AUC. `{NEWS_VALIDATION}`: {NEWS_VALIDATION_SHARE:.0%} of the Civil Comments "
         "texts held out by hash, never trained on; every other row is a data set the model "
         "never trained on (at most 3,000 texts each, all positives kept up to half)"
         + _same_collection(quality)
