@@ -37,9 +37,11 @@ step() {
     shift 2
     echo "---- $(date -u +%FT%TZ) $name: $*" >>"$LOG"
     if ! "$@" >>"$LOG" 2>&1; then
+        local last
+        last="$(tail -n 15 "$LOG")"
         printf '%-13s FAILED after %ss\n' "$name" $((SECONDS - began)) >&2
-        tail -n 15 "$LOG" | sed 's/^/    /' >&2
-        if tail -n 15 "$LOG" | grep -q 'No space left on device'; then
+        sed 's/^/    /' <<<"$last" >&2
+        if grep -q 'No space left on device' <<<"$last"; then
             hint="the disk is full ($(free_gb "$VENV") GB free where $VENV is): free space and run make again"
         fi
         printf '%-13s %s (full output: %s)\n' "" "$hint" "$LOG" >&2
@@ -51,9 +53,10 @@ step() {
 NEEDS_INSTALL=1
 [[ -f "$STAMP" && "$STAMP" -nt pyproject.toml ]] && NEEDS_INSTALL=0
 
-if ((NEEDS_INSTALL)) && (($(free_gb "$VENV") < NEEDS_GB)); then
+FREE_GB="$(free_gb "$VENV")"
+if ((NEEDS_INSTALL && FREE_GB < NEEDS_GB)); then
     printf '%-13s FAILED: %s GB free where %s goes; the dependencies take about %s GB\n' \
-        dependencies "$(free_gb "$VENV")" "$VENV" "$NEEDS_GB" >&2
+        dependencies "$FREE_GB" "$VENV" "$NEEDS_GB" >&2
     printf '%-13s %s\n' "" "free space, or set VENV= to a larger disk, and run make again" >&2
     exit 1
 fi
